@@ -1,0 +1,184 @@
+"""Drive Terraform in one working directory: init, plan, apply, destroy, show, streaming its output.
+
+Command lines are built by ``python-terraform``; the process itself is run here so that every line
+Terraform prints reaches the caller while Terraform runs (``on_line``), and so that it runs with the
+toolchain's environment (offline CLI config) rather than whatever the caller's process has.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from python_terraform import IsFlagged, Terraform
+
+from provisioning.toolchain import Toolchain
+
+LineSink = Callable[[str, str], None]
+"""Called with (stream, line) for each line Terraform prints; stream is "stdout" or "stderr"."""
+
+
+class TerraformError(RuntimeError):
+    """A Terraform command failed; ``output`` holds what it printed."""
+
+    def __init__(self, command: str, returncode: int, output: str) -> None:
+        self.command = command
+        self.returncode = returncode
+        self.output = output
+        super().__init__(f"terraform {command} failed (exit {returncode}): {summarise_error(output)}")
+
+
+class StateLockedError(TerraformError):
+    """Another run holds the state lock."""
+
+
+def summarise_error(output: str) -> str:
+    """The first ``Error:`` lines of Terraform's output (plain or -json), for a one-line message."""
+    messages = []
+    for line in output.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            diagnostic = event.get("diagnostic") or {}
+            if diagnostic.get("severity") == "error":
+                messages.append(f"{diagnostic.get('summary', '')}: {diagnostic.get('detail', '')}".strip(": "))
+        elif line.startswith("Error:") or line.startswith("│ Error:"):
+            messages.append(line.lstrip("│ ").removeprefix("Error:").strip())
+    return "; ".join(messages[:3]) or (output.strip().splitlines() or ["no output"])[-1]
+
+
+@dataclass
+class CommandResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class TerraformRunner:
+    """Terraform commands in ``working_dir`` with ``toolchain``'s binary and environment."""
+
+    def __init__(self, working_dir: Path, toolchain: Toolchain, env: Mapping[str, str] | None = None) -> None:
+        self.working_dir = Path(working_dir)
+        self.toolchain = toolchain
+        self.env = toolchain.environment(dict(env) if env is not None else None)
+        self._builder = Terraform(working_dir=str(self.working_dir), terraform_bin_path=str(toolchain.terraform_bin))
+
+    def command(self, cmd: str, *args: str, **options: object) -> list[str]:
+        """The argv for ``terraform cmd`` with python-terraform's option syntax (``no_color=IsFlagged``)."""
+        options.setdefault("no_color", IsFlagged)
+        return self._builder.generate_cmd_string(cmd, *args, **options)
+
+    def run(
+        self,
+        cmd: str,
+        *args: str,
+        on_line: LineSink | None = None,
+        ok_codes: Iterable[int] = (0,),
+        **options: object,
+    ) -> CommandResult:
+        """Run a command, streaming each output line to ``on_line``; raise :class:`TerraformError` on failure."""
+        argv = self.command(cmd, *args, **options)
+        process = subprocess.Popen(
+            argv,
+            cwd=self.working_dir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        collected: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        ordered: list[tuple[str, str]] = []
+        lock = threading.Lock()
+
+        def pump(stream_name: str, stream: Iterable[str]) -> None:
+            for raw in stream:
+                line = raw.rstrip("\n")
+                with lock:
+                    collected[stream_name].append(line)
+                    ordered.append((stream_name, line))
+                    if on_line is not None:
+                        on_line(stream_name, line)
+
+        readers = [
+            threading.Thread(target=pump, args=("stdout", process.stdout), daemon=True),
+            threading.Thread(target=pump, args=("stderr", process.stderr), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        returncode = process.wait()
+        for reader in readers:
+            reader.join()
+        result = CommandResult(
+            returncode, "\n".join(collected["stdout"]), "\n".join(collected["stderr"]), ordered
+        )
+        if returncode not in set(ok_codes):
+            error_class = StateLockedError if "Error acquiring the state lock" in result.output else TerraformError
+            raise error_class(cmd, returncode, result.output)
+        return result
+
+    def init(self, backend_config: Mapping[str, str] | Path | None = None, on_line: LineSink | None = None) -> CommandResult:
+        """``terraform init``; ``backend_config`` is a mapping of settings or a backend config file."""
+        options: dict[str, object] = {"input": False}
+        if isinstance(backend_config, Path):
+            options["backend_config"] = [str(backend_config)]
+        elif backend_config:
+            options["backend_config"] = dict(backend_config)
+        return self.run("init", on_line=on_line, **options)
+
+    def plan(
+        self,
+        plan_file: Path,
+        var_file: Path | None = None,
+        destroy: bool = False,
+        refresh_only: bool = False,
+        lock_timeout: str = "0s",
+        on_line: LineSink | None = None,
+    ) -> bool:
+        """Write a plan to ``plan_file`` (streaming -json events); return True when it has changes."""
+        options: dict[str, object] = {
+            "input": False,
+            "json": IsFlagged,
+            "detailed_exitcode": IsFlagged,
+            "lock_timeout": lock_timeout,
+            "out": str(plan_file),
+        }
+        if var_file is not None:
+            options["var_file"] = str(var_file)
+        if destroy:
+            options["destroy"] = IsFlagged
+        if refresh_only:
+            options["refresh_only"] = IsFlagged
+        result = self.run("plan", on_line=on_line, ok_codes=(0, 2), **options)
+        return result.returncode == 2
+
+    def apply(self, plan_file: Path, lock_timeout: str = "0s", on_line: LineSink | None = None) -> CommandResult:
+        """Apply exactly ``plan_file`` (streaming -json events)."""
+        return self.run(
+            "apply", str(plan_file), on_line=on_line, input=False, json=IsFlagged, lock_timeout=lock_timeout
+        )
+
+    def show_plan(self, plan_file: Path) -> dict:
+        """``terraform show -json`` of a saved plan."""
+        return json.loads(self.run("show", str(plan_file), json=IsFlagged).stdout)
+
+    def show_state(self) -> dict:
+        """``terraform show -json`` of the current state."""
+        return json.loads(self.run("show", json=IsFlagged).stdout or "{}")
+
+    def outputs(self) -> dict:
+        """The root module's outputs, sensitive values included (callers decide what to keep)."""
+        return json.loads(self.run("output", json=IsFlagged).stdout or "{}")
