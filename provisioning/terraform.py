@@ -122,15 +122,15 @@ class TerraformRunner:
         returncode = process.wait()
         for reader in readers:
             reader.join()
-        result = CommandResult(
-            returncode, "\n".join(collected["stdout"]), "\n".join(collected["stderr"]), ordered
-        )
+        result = CommandResult(returncode, "\n".join(collected["stdout"]), "\n".join(collected["stderr"]), ordered)
         if returncode not in set(ok_codes):
             error_class = StateLockedError if "Error acquiring the state lock" in result.output else TerraformError
             raise error_class(cmd, returncode, result.output)
         return result
 
-    def init(self, backend_config: Mapping[str, str] | Path | None = None, on_line: LineSink | None = None) -> CommandResult:
+    def init(
+        self, backend_config: Mapping[str, str] | Path | None = None, on_line: LineSink | None = None
+    ) -> CommandResult:
         """``terraform init``; ``backend_config`` is a mapping of settings or a backend config file."""
         options: dict[str, object] = {"input": False}
         if isinstance(backend_config, Path):

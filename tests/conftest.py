@@ -25,7 +25,10 @@ def emulator():
     """One patched moto server for the session, with boto3 and Terraform pointed at it."""
     ARTIFACTS.mkdir(exist_ok=True)
     process = EmulatorProcess(log_path=ARTIFACTS / "emulator.log").start()
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION")
+    }
     os.environ.update(
         AWS_ENDPOINT_URL=process.endpoint,
         AWS_ACCESS_KEY_ID="testing",

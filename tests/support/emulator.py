@@ -14,10 +14,26 @@ BLUEPRINTS = REPO / "terraform_modules" / "blueprints"
 REGION = "eu-west-1"
 
 # Every endpoint key hashicorp/aws 3.39 accepts that our modules use.
-ENDPOINT_KEYS = (
-    "apigateway cloudfront cloudwatch cloudwatchlogs dynamodb ec2 ecr ecs elasticache iam kms rds s3 "
-    "secretsmanager sqs ssm sts wafv2"
-).split()
+ENDPOINT_KEYS = [
+    "apigateway",
+    "cloudfront",
+    "cloudwatch",
+    "cloudwatchlogs",
+    "dynamodb",
+    "ec2",
+    "ecr",
+    "ecs",
+    "elasticache",
+    "iam",
+    "kms",
+    "rds",
+    "s3",
+    "secretsmanager",
+    "sqs",
+    "ssm",
+    "sts",
+    "wafv2",
+]
 
 
 def provider_block(endpoint: str, region: str = REGION) -> str:

@@ -1,0 +1,45 @@
+# Launchpad — the two commands of a fresh machine are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EMULATOR_PORT ?= 4566
+
+.PHONY: run test test-fast lint fmt emulator init-timing clean
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $(STAMP)
+
+## run: start the local AWS emulator (patched moto) on EMULATOR_PORT, until Ctrl-C
+run: $(STAMP)
+	$(PY) -m provisioning.emulator --port $(EMULATOR_PORT)
+
+emulator: run
+
+## test: lint, terraform fmt/validate, unit and end-to-end tests against the emulator
+test: $(STAMP)
+	$(VENV)/bin/ruff check provisioning tests benchmarks
+	$(PY) -m pytest
+
+## test-fast: everything but the slow end-to-end tests
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check provisioning tests benchmarks
+	$(VENV)/bin/ruff format --check provisioning tests benchmarks
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format provisioning tests benchmarks
+	$$($(PY) -c 'from provisioning.toolchain import find_terraform; print(find_terraform())') fmt -recursive terraform_modules
+
+## init-timing: measure cold and warm `terraform init` of a fresh workspace
+init-timing: $(STAMP)
+	$(PY) benchmarks/terraform_init.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

@@ -1,0 +1,37 @@
+# Shared by every blueprint (symlinked). With aws_endpoint_url empty, the provider talks to real AWS
+# with the usual credential chain; with it set, every service goes to that one endpoint (the local
+# emulator) and the checks that only real AWS can answer are skipped.
+locals {
+  emulated = var.aws_endpoint_url != ""
+  endpoint = local.emulated ? var.aws_endpoint_url : null
+}
+
+provider "aws" {
+  region = var.region
+
+  skip_credentials_validation = local.emulated
+  skip_requesting_account_id  = local.emulated
+  skip_metadata_api_check     = local.emulated
+  s3_force_path_style         = local.emulated
+
+  endpoints {
+    apigateway     = local.endpoint
+    cloudfront     = local.endpoint
+    cloudwatch     = local.endpoint
+    cloudwatchlogs = local.endpoint
+    dynamodb       = local.endpoint
+    ec2            = local.endpoint
+    ecr            = local.endpoint
+    ecs            = local.endpoint
+    elasticache    = local.endpoint
+    iam            = local.endpoint
+    kms            = local.endpoint
+    rds            = local.endpoint
+    s3             = local.endpoint
+    secretsmanager = local.endpoint
+    sqs            = local.endpoint
+    ssm            = local.endpoint
+    sts            = local.endpoint
+    wafv2          = local.endpoint
+  }
+}

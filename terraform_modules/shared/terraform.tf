@@ -1,0 +1,15 @@
+# Shared by every blueprint (symlinked): Terraform and provider versions, and the S3 backend.
+# Backend settings (bucket, key, region, dynamodb_table, endpoints) are given at `terraform init`
+# time with -backend-config, never hard-coded here.
+terraform {
+  required_version = ">= 1.0.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 3.39.0, < 4.0.0"
+    }
+  }
+
+  backend "s3" {}
+}

@@ -1,0 +1,41 @@
+"""The emulator launcher: patches pinned to the moto version, each documented, server start and reset."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisioning import aws
+from provisioning.emulator import EmulatorProcess, patches
+from provisioning.emulator.patches import EmulatorVersionError, apply_all, fidelity_patch, registered
+
+
+def test_every_patch_names_the_aws_behaviour_it_restores():
+    found = registered()
+    assert found, "the emulator is expected to carry fidelity patches"
+    for patch in found:
+        assert patch.behaviour and len(patch.behaviour) > 20, patch.name
+
+
+def test_a_patch_without_a_docstring_is_refused():
+    def undocumented() -> None:
+        pass
+
+    with pytest.raises(ValueError, match="needs a docstring"):
+        fidelity_patch(undocumented)
+
+
+def test_patches_refuse_another_moto_version(monkeypatch):
+    monkeypatch.setattr(patches.moto, "__version__", "0.0.1")
+    with pytest.raises(EmulatorVersionError, match="moto 5.2.5"):
+        apply_all()
+
+
+def test_emulator_child_serves_aws_apis_resets_and_stops():
+    # Its own emulator: resetting the session's one would pull state from under other tests.
+    with EmulatorProcess() as emulator:
+        sqs = aws.client("sqs", endpoint=emulator.endpoint)
+        sqs.create_queue(QueueName="launcher-check")
+        assert any(url.endswith("/launcher-check") for url in sqs.list_queues().get("QueueUrls", []))
+        emulator.reset()
+        assert not sqs.list_queues().get("QueueUrls")
+    assert emulator.process.poll() is not None
