@@ -8,6 +8,7 @@ toolchain's environment (offline CLI config) rather than whatever the caller's p
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -34,6 +35,10 @@ class TerraformError(RuntimeError):
 
 class StateLockedError(TerraformError):
     """Another run holds the state lock."""
+
+
+class TerraformInterrupted(TerraformError):
+    """Terraform was stopped on request (SIGINT) before it finished."""
 
 
 def summarise_error(output: str) -> str:
@@ -86,9 +91,14 @@ class TerraformRunner:
         *args: str,
         on_line: LineSink | None = None,
         ok_codes: Iterable[int] = (0,),
+        stop: Callable[[], bool] | None = None,
         **options: object,
     ) -> CommandResult:
-        """Run a command, streaming each output line to ``on_line``; raise :class:`TerraformError` on failure."""
+        """Run a command, streaming each output line to ``on_line``; raise :class:`TerraformError` on failure.
+
+        ``stop`` is polled while Terraform runs; once it answers True, Terraform gets SIGINT, which makes it
+        finish the resource at hand, save state and release the lock, as Ctrl-C does.
+        """
         argv = self.command(cmd, *args, **options)
         process = subprocess.Popen(
             argv,
@@ -119,10 +129,20 @@ class TerraformRunner:
         ]
         for reader in readers:
             reader.start()
-        returncode = process.wait()
+        interrupted = False
+        while True:
+            try:
+                returncode = process.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stop is not None and not interrupted and stop():
+                    process.send_signal(signal.SIGINT)
+                    interrupted = True
         for reader in readers:
             reader.join()
         result = CommandResult(returncode, "\n".join(collected["stdout"]), "\n".join(collected["stderr"]), ordered)
+        if interrupted:
+            raise TerraformInterrupted(cmd, returncode, result.output)
         if returncode not in set(ok_codes):
             error_class = StateLockedError if "Error acquiring the state lock" in result.output else TerraformError
             raise error_class(cmd, returncode, result.output)
@@ -147,6 +167,7 @@ class TerraformRunner:
         refresh_only: bool = False,
         lock_timeout: str = "0s",
         on_line: LineSink | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> bool:
         """Write a plan to ``plan_file`` (streaming -json events); return True when it has changes."""
         options: dict[str, object] = {
@@ -162,7 +183,7 @@ class TerraformRunner:
             options["destroy"] = IsFlagged
         if refresh_only:
             options["refresh_only"] = IsFlagged
-        result = self.run("plan", on_line=on_line, ok_codes=(0, 2), **options)
+        result = self.run("plan", on_line=on_line, ok_codes=(0, 2), stop=stop, **options)
         return result.returncode == 2
 
     def apply(self, plan_file: Path, lock_timeout: str = "0s", on_line: LineSink | None = None) -> CommandResult:

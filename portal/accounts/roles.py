@@ -1,0 +1,33 @@
+"""Who may do what: one place that answers role questions for views, the API and tasks."""
+
+from __future__ import annotations
+
+from portal.accounts.choices import ADMIN, APPROVER
+
+
+def _in_group(user, group: str) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    cache = getattr(user, "_launchpad_groups", None)
+    if cache is None:
+        cache = set(user.groups.values_list("name", flat=True))
+        user._launchpad_groups = cache
+    return group in cache
+
+
+def is_admin(user) -> bool:
+    """Admins: superusers and members of the "admin" group."""
+    return bool(getattr(user, "is_superuser", False)) or _in_group(user, ADMIN)
+
+
+def is_approver(user) -> bool:
+    """Approvers may approve runs requested by someone else; admins are approvers too."""
+    return is_admin(user) or _in_group(user, APPROVER)
+
+
+def role_of(user) -> str:
+    if is_admin(user):
+        return ADMIN
+    if is_approver(user):
+        return APPROVER
+    return "engineer"

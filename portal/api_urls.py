@@ -1,0 +1,27 @@
+"""/api/v1/: the REST API, its OpenAPI schema and its docs page."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from rest_framework.routers import DefaultRouter
+
+from portal.accounts.api.views import ApiTokenViewSet, ObtainTokenView
+from portal.activity.api.views import AuditEventViewSet
+from portal.environments.api.views import BlueprintViewSet, EnvironmentViewSet
+from portal.runs.api.views import EnvironmentRunViewSet, RunViewSet
+
+router = DefaultRouter()
+router.register("environments", EnvironmentViewSet, basename="environment")
+router.register(
+    r"environments/(?P<environment_name>[a-z][a-z0-9-]{0,40})/runs", EnvironmentRunViewSet, basename="environment-run"
+)
+router.register("runs", RunViewSet, basename="run")
+router.register("blueprints", BlueprintViewSet, basename="blueprint")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("tokens", ApiTokenViewSet, basename="token")
+
+urlpatterns = [
+    path("auth/token/", ObtainTokenView.as_view(), name="obtain-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from portal.activity.models import record
+from portal.environments.api.serializers import BlueprintSerializer, EnvironmentSerializer, EnvironmentUpdateSerializer
+from portal.environments.models import Blueprint, Environment, create_environment, validate_environment
+from portal.permissions import CanChangeEnvironment
+from portal.runs.api.serializers import RunSerializer
+from portal.runs.choices import RunKind
+from portal.runs.models import request_run
+
+
+class BlueprintViewSet(viewsets.ReadOnlyModelViewSet):
+    """The blueprints of the module library, with the variable schema read from their .tf files."""
+
+    queryset = Blueprint.objects.filter(available=True)
+    serializer_class = BlueprintSerializer
+    lookup_field = "name"
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("status", str),
+        OpenApiParameter("tier", str),
+        OpenApiParameter("blueprint", str),
+        OpenApiParameter("owner", str),
+        OpenApiParameter("region", str),
+        OpenApiParameter("search", str, description="Part of the name"),
+    ]
+)
+class EnvironmentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Environments: list, create (and apply), retrieve, update variables, delete (= a destroy run)."""
+
+    serializer_class = EnvironmentSerializer
+    permission_classes = [IsAuthenticated, CanChangeEnvironment]
+    lookup_field = "name"
+    lookup_value_regex = "[a-z][a-z0-9-]{0,40}"
+
+    def get_queryset(self):
+        queryset = Environment.objects.select_related("blueprint", "owner")
+        params = self.request.query_params
+        for field in ("status", "tier", "region"):
+            if params.get(field):
+                queryset = queryset.filter(**{field: params[field]})
+        if params.get("blueprint"):
+            queryset = queryset.filter(blueprint__name=params["blueprint"])
+        if params.get("owner"):
+            queryset = queryset.filter(owner__username=params["owner"])
+        if params.get("search"):
+            queryset = queryset.filter(Q(name__icontains=params["search"]))
+        return queryset
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with transaction.atomic():
+            environment = create_environment(
+                name=data["name"],
+                blueprint=data["blueprint"],
+                tier=data["tier"],
+                region=data["region"],
+                variables=data["variables"],
+                owner=request.user,
+            )
+            record("environment.created", environment, request=request, blueprint=environment.blueprint.name)
+            if data["apply"]:
+                request_run(environment, RunKind.APPLY, request.user, request)
+        return Response(self.get_serializer(environment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=EnvironmentUpdateSerializer, responses=EnvironmentSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        environment = self.get_object()
+        serializer = EnvironmentUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        variables = {**environment.variables, **serializer.validated_data["variables"]}
+        variables = {k: v for k, v in variables.items() if v is not None}  # null removes a setting
+        with transaction.atomic():
+            environment.variables = validate_environment(
+                name=environment.name,
+                blueprint=environment.blueprint,
+                tier=environment.tier,
+                region=environment.region,
+                variables=variables,
+                instance=environment,
+            )
+            environment.save(update_fields=["variables", "updated_at"])
+            record(
+                "environment.updated",
+                environment,
+                request=request,
+                variables=sorted(serializer.validated_data["variables"]),
+            )
+        return Response(self.get_serializer(environment).data)
+
+    @extend_schema(responses={202: RunSerializer})
+    def destroy(self, request, *args, **kwargs):
+        run = request_run(self.get_object(), RunKind.DESTROY, request.user, request)
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,46 @@
+from django.db import models
+
+
+class Tier(models.TextChoices):
+    DEV = "dev", "Development"
+    STAGING = "staging", "Staging"
+    PROD = "prod", "Production"
+
+
+class EnvironmentStatus(models.TextChoices):
+    NEW = "new", "New (never applied)"
+    PROVISIONING = "provisioning", "Provisioning"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+    DESTROYING = "destroying", "Destroying"
+    DESTROYED = "destroyed", "Destroyed"
+
+
+# Statuses of an environment whose resources may exist (they count for CIDR overlap).
+LIVE_STATUSES = (
+    EnvironmentStatus.NEW,
+    EnvironmentStatus.PROVISIONING,
+    EnvironmentStatus.READY,
+    EnvironmentStatus.FAILED,
+    EnvironmentStatus.DESTROYING,
+)
+
+REGIONS = (
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-south-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "sa-east-1",
+)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from portal.activity.models import record
+from portal.environments.models import Environment
+from portal.permissions import IsApprover, can_change_environment
+from portal.runs.api.serializers import ReviewSerializer, RunEventSerializer, RunRequestSerializer, RunSerializer
+from portal.runs.models import Run, request_run
+from provisioning.tasks import dispatch_on_commit
+
+
+class EnvironmentRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The runs of one environment; POST asks for a plan, apply or destroy."""
+
+    serializer_class = RunSerializer
+    permission_classes = [IsAuthenticated]
+
+    def environment(self) -> Environment:
+        return get_object_or_404(Environment, name=self.kwargs["environment_name"])
+
+    def get_queryset(self):
+        return Run.objects.filter(environment=self.environment()).select_related(
+            "environment", "requested_by", "approved_by"
+        )
+
+    @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer})
+    def create(self, request, *args, **kwargs):
+        environment = self.environment()
+        if not can_change_environment(request.user, environment):
+            raise PermissionDenied("Only the environment's owner or an admin can ask for its runs.")
+        serializer = RunRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = request_run(environment, serializer.validated_data["kind"], request.user, request)
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """One run: read it, cancel it, approve or reject its plan, and tail its events."""
+
+    serializer_class = RunSerializer
+    permission_classes = [IsAuthenticated]
+    queryset = Run.objects.select_related("environment", "requested_by", "approved_by")
+
+    def _locked(self) -> Run:
+        return Run.objects.select_for_update().select_related("environment").get(pk=self.get_object().pk)
+
+    @extend_schema(request=None, responses=RunSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        run = self.get_object()
+        if not (can_change_environment(request.user, run.environment) or run.requested_by_id == request.user.pk):
+            raise PermissionDenied("Only the requester, the environment's owner or an admin can cancel a run.")
+        with transaction.atomic():
+            run = self._locked()
+            run.cancel()
+            record("run.cancelled", run, request=request)
+            dispatch_on_commit(run.environment_id)
+        return Response(RunSerializer(run).data)
+
+    def _review(self, request, approve: bool):
+        serializer = ReviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = serializer.validated_data["comment"]
+        with transaction.atomic():
+            run = self._locked()
+            if approve:
+                run.approve(request.user, comment)
+            else:
+                run.reject(request.user, comment)
+            run.log(
+                f"{'Approved' if approve else 'Rejected'} by {request.user.get_username()}."
+                + (f" {comment}" if comment else "")
+            )
+            record("run.approved" if approve else "run.rejected", run, request=request, comment=comment)
+            dispatch_on_commit(run.environment_id)
+        return Response(RunSerializer(run).data)
+
+    @extend_schema(request=ReviewSerializer, responses=RunSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsApprover])
+    def approve(self, request, pk=None):
+        return self._review(request, approve=True)
+
+    @extend_schema(request=ReviewSerializer, responses=RunSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsApprover])
+    def reject(self, request, pk=None):
+        return self._review(request, approve=False)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("after", int, description="Only events after this sequence number (tailing).")],
+        responses=RunEventSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        run = self.get_object()
+        events = run.events.all()
+        after = request.query_params.get("after")
+        if after not in (None, ""):
+            if not after.isdigit():
+                raise ValidationError({"after": "Give the sequence number of the last event you have."})
+            events = events.filter(seq__gt=int(after))
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(RunEventSerializer(page, many=True).data)

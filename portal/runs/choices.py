@@ -1,0 +1,31 @@
+from django.db import models
+
+
+class RunKind(models.TextChoices):
+    PLAN = "plan", "Plan only"
+    APPLY = "apply", "Plan and apply"
+    DESTROY = "destroy", "Destroy"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Planning"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    APPLYING = "applying", "Applying"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    REJECTED = "rejected", "Rejected"
+
+
+# A run holding its environment: no other run of that environment may start meanwhile.
+ACTIVE_STATUSES = (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL, RunStatus.APPLYING)
+# A run a worker is executing right now (it must keep its heartbeat fresh).
+WORKING_STATUSES = (RunStatus.RUNNING, RunStatus.APPLYING)
+FINISHED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.REJECTED)
+
+
+class EventStream(models.TextChoices):
+    STDOUT = "stdout", "Terraform output"
+    STDERR = "stderr", "Terraform errors"
+    LAUNCHPAD = "launchpad", "Launchpad"

@@ -1,0 +1,222 @@
+"""A Run is a row with a life (plan → approval → apply, or destroy); its output is ordered RunEvents.
+
+Every status change goes through one method here, which checks the current status first.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from portal.environments.choices import EnvironmentStatus
+from portal.environments.models import Environment
+from portal.runs.choices import ACTIVE_STATUSES, FINISHED_STATUSES, EventStream, RunKind, RunStatus
+
+
+class TransitionError(RuntimeError):
+    """The run is not in a status that allows this; the message says why, for the user."""
+
+
+class Run(models.Model):
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=10, choices=RunKind.choices)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="requested_runs"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="approved_runs"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+    needs_approval = models.BooleanField(default=False)
+    approval_reasons = models.JSONField(default=list, blank=True)
+    plan_summary = models.JSONField(default=dict, blank=True)
+    has_changes = models.BooleanField(null=True)
+    # The saved plan, Fernet-encrypted (it holds variable values): any worker can apply it.
+    encrypted_plan = models.BinaryField(null=True, blank=True, editable=False)
+    error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["environment", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} of {self.environment.name}"
+
+    # --- reading ---------------------------------------------------------------------------
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def approved(self) -> bool:
+        return self.approved_at is not None
+
+    def log(self, message: str, stream: str = EventStream.LAUNCHPAD, data: dict | None = None) -> RunEvent:
+        """Append one event after the last one."""
+        return RunEvent.append(self, [(stream, message, data)])[0]
+
+    # --- transitions -----------------------------------------------------------------------
+    def _require(self, *allowed: str, action: str) -> None:
+        if self.status not in allowed:
+            raise TransitionError(f"Cannot {action} run #{self.pk}: it is {self.get_status_display().lower()}.")
+
+    def _save(self, *fields: str) -> None:
+        self.save(update_fields=list(fields))
+
+    def start(self, worker: str) -> None:
+        """A worker takes the run (queued → planning, or approved → applying)."""
+        self._require(RunStatus.QUEUED, action="start")
+        now = timezone.now()
+        self.status = RunStatus.APPLYING if self.approved and self.encrypted_plan else RunStatus.RUNNING
+        self.worker, self.heartbeat_at = worker, now
+        self.started_at = self.started_at or now
+        self._save("status", "worker", "heartbeat_at", "started_at")
+
+    def planned(self, summary: dict, has_changes: bool, reasons: list[str], plan: bytes | None) -> None:
+        """The plan is ready: keep it, and say whether an approver must look at it."""
+        self._require(RunStatus.RUNNING, action="record the plan of")
+        self.plan_summary, self.has_changes = summary, has_changes
+        self.approval_reasons, self.needs_approval = reasons, bool(reasons)
+        self.encrypted_plan = plan
+        self._save("plan_summary", "has_changes", "approval_reasons", "needs_approval", "encrypted_plan")
+
+    def await_approval(self) -> None:
+        self._require(RunStatus.RUNNING, action="ask approval for")
+        self.status = RunStatus.AWAITING_APPROVAL
+        self._save("status")
+
+    def begin_apply(self) -> None:
+        """Apply at once (no approval needed): planning → applying."""
+        self._require(RunStatus.RUNNING, action="apply")
+        self.status = RunStatus.APPLYING
+        self._save("status")
+
+    def approve(self, user, comment: str = "") -> None:
+        """An approver other than the requester accepts the plan; the run queues for its apply."""
+        from portal.accounts.roles import is_approver
+
+        self._require(RunStatus.AWAITING_APPROVAL, action="approve")
+        if not is_approver(user):
+            raise TransitionError("Only approvers can approve runs.")
+        if self.requested_by_id == user.pk:
+            raise TransitionError("A run must be approved by someone other than the person who asked for it.")
+        self.status, self.approved_by, self.approved_at = RunStatus.QUEUED, user, timezone.now()
+        self.review_comment = comment
+        self._save("status", "approved_by", "approved_at", "review_comment")
+
+    def reject(self, user, comment: str = "") -> None:
+        from portal.accounts.roles import is_approver
+
+        self._require(RunStatus.AWAITING_APPROVAL, action="reject")
+        if not is_approver(user):
+            raise TransitionError("Only approvers can reject runs.")
+        self.status, self.approved_by, self.review_comment = RunStatus.REJECTED, user, comment
+        self.encrypted_plan = None
+        self._finish("approved_by", "review_comment", "encrypted_plan")
+
+    def cancel(self) -> None:
+        """Queued or awaiting runs end at once; a planning run is interrupted by its worker."""
+        if self.status == RunStatus.RUNNING:
+            self.cancel_requested = True
+            self._save("cancel_requested")
+            return
+        self._require(RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL, action="cancel")
+        self.status, self.encrypted_plan = RunStatus.CANCELLED, None
+        self._finish("encrypted_plan")
+
+    def succeed(self) -> None:
+        self._require(RunStatus.RUNNING, RunStatus.APPLYING, action="complete")
+        self.status, self.encrypted_plan = RunStatus.SUCCEEDED, None
+        self._finish("encrypted_plan")
+
+    def fail(self, reason: str) -> None:
+        """Any unfinished run can fail; the reason is kept for the user."""
+        if self.is_finished:
+            raise TransitionError(f"Run #{self.pk} already {self.status}.")
+        self.status, self.error, self.encrypted_plan = RunStatus.FAILED, reason[:4000], None
+        self._finish("error", "encrypted_plan")
+
+    def interrupted(self) -> None:
+        """The worker stopped a planning run on the user's request."""
+        self._require(RunStatus.RUNNING, action="interrupt")
+        self.status, self.encrypted_plan = RunStatus.CANCELLED, None
+        self._finish("encrypted_plan")
+
+    def _finish(self, *fields: str) -> None:
+        self.finished_at = timezone.now()
+        self._save("status", "finished_at", *fields)
+
+
+class RunEvent(models.Model):
+    """One line of a run's output (Terraform's -json events keep their structure in ``data``)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    stream = models.CharField(max_length=10, choices=EventStream.choices)
+    message = models.TextField()
+    data = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="run_event_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.message[:60]}"
+
+    @classmethod
+    def append(cls, run: Run, lines: list[tuple[str, str, dict | None]]) -> list[RunEvent]:
+        """Append ``lines`` (stream, message, data) after the run's last event, in order."""
+        with transaction.atomic():
+            # Lock the run row so concurrent appenders take turns on the sequence.
+            Run.objects.select_for_update().filter(pk=run.pk).first()
+            last = cls.objects.filter(run=run).aggregate(models.Max("seq"))["seq__max"] or 0
+            events = [
+                cls(run=run, seq=last + index, stream=stream, message=message, data=data)
+                for index, (stream, message, data) in enumerate(lines, start=1)
+            ]
+            return cls.objects.bulk_create(events)
+
+
+def active_run(environment: Environment) -> Run | None:
+    return environment.runs.filter(status__in=ACTIVE_STATUSES).first()
+
+
+def next_queued_run(environment: Environment) -> Run | None:
+    """The run that goes next: an approved one first, then the oldest."""
+    queued = environment.runs.filter(status=RunStatus.QUEUED)
+    return (
+        queued.filter(approved_at__isnull=False).order_by("approved_at").first()
+        or queued.order_by("created_at", "id").first()
+    )
+
+
+def environment_status_for(run: Run) -> str:
+    """What the environment is while ``run`` applies."""
+    return EnvironmentStatus.DESTROYING if run.kind == RunKind.DESTROY else EnvironmentStatus.PROVISIONING
+
+
+def request_run(environment: Environment, kind: str, user, request=None) -> Run:
+    """Queue a run of ``kind`` for ``environment``, record who asked, and dispatch it after commit."""
+    from portal.activity.models import record
+    from provisioning.tasks import dispatch_on_commit
+
+    if kind not in RunKind.values:
+        raise TransitionError(f"{kind!r} is not a run kind: use plan, apply or destroy.")
+    if kind == RunKind.DESTROY and environment.status == EnvironmentStatus.DESTROYED:
+        raise TransitionError(f"{environment.name} is already destroyed.")
+    with transaction.atomic():
+        run = Run.objects.create(environment=environment, kind=kind, requested_by=user)
+        run.log(f"{kind.capitalize()} requested by {user.get_username() if user else 'launchpad'}.")
+        record(f"run.{kind}.requested", run, actor=user, request=request, environment=environment.name)
+        dispatch_on_commit(environment.pk)
+    return run

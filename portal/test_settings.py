@@ -1,0 +1,14 @@
+"""Settings for the test suite: the real settings with a throwaway key (never used outside tests)."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "launchpad-tests-only-not-a-secret-0123456789abcdef")
+os.environ.setdefault("LAUNCHPAD_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", ".launchpad", "test"))
+
+from portal.settings import *  # noqa: E402,F403
+from portal.settings import DATABASES  # noqa: E402
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory: the Celery worker of the integration tests must see the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,53 @@
+"""Test data: users by role, environments and runs, made through the same code paths as the app."""
+
+from __future__ import annotations
+
+import itertools
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from portal.accounts.models import ApiToken
+from portal.environments.models import Blueprint, Environment, create_environment, sync_blueprints
+from portal.runs.models import Run
+
+_names = itertools.count(1)
+_networks = itertools.count(1)
+
+
+def make_user(role: str = "engineer", username: str | None = None):
+    """A user with ``role``: engineer, approver or admin."""
+    user = get_user_model().objects.create_user(username=username or f"{role}{next(_names)}", password="pw-123456789")
+    if role in ("approver", "admin"):
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+def token_for(user) -> str:
+    return ApiToken.issue(user, "tests")[1]
+
+
+def blueprint(name: str = "sandbox") -> Blueprint:
+    if not Blueprint.objects.filter(name=name).exists():
+        sync_blueprints()
+    return Blueprint.objects.get(name=name)
+
+
+def make_environment(
+    owner=None, name: str | None = None, blueprint_name: str = "sandbox", tier: str = "dev", **variables
+) -> Environment:
+    variables.setdefault("vpc_cidr", f"10.{next(_networks) % 250}.0.0/16")
+    return create_environment(
+        name=name or f"env{next(_names)}",
+        blueprint=blueprint(blueprint_name),
+        tier=tier,
+        region="eu-west-1",
+        variables=variables,
+        owner=owner or make_user(),
+    )
+
+
+def make_run(environment: Environment, kind: str = "apply", requested_by=None, **fields) -> Run:
+    return Run.objects.create(
+        environment=environment, kind=kind, requested_by=requested_by or environment.owner, **fields
+    )
