@@ -14,15 +14,17 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $(STAMP)
 
-## run: start the local AWS emulator (patched moto) on EMULATOR_PORT, until Ctrl-C
+## run: migrate, create the admin, start the emulator, a Celery worker, beat and the web server on :PORT
 run: $(STAMP)
-	$(PY) -m provisioning.emulator --port $(EMULATOR_PORT)
+	$(PY) -m portal.launcher
 
-emulator: run
+## emulator: only the local AWS emulator (patched moto) on EMULATOR_PORT, until Ctrl-C
+emulator: $(STAMP)
+	$(PY) -m provisioning.emulator --port $(EMULATOR_PORT)
 
 ## test: lint, terraform fmt/validate, unit and end-to-end tests against the emulator
 test: $(STAMP)
-	$(VENV)/bin/ruff check provisioning tests benchmarks
+	$(VENV)/bin/ruff check portal provisioning tests benchmarks
 	$(PY) -m pytest
 
 ## test-fast: everything but the slow end-to-end tests
@@ -30,11 +32,11 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check provisioning tests benchmarks
-	$(VENV)/bin/ruff format --check provisioning tests benchmarks
+	$(VENV)/bin/ruff check portal provisioning tests benchmarks
+	$(VENV)/bin/ruff format --check portal provisioning tests benchmarks
 
 fmt: $(STAMP)
-	$(VENV)/bin/ruff format provisioning tests benchmarks
+	$(VENV)/bin/ruff format portal provisioning tests benchmarks
 	$$($(PY) -c 'from provisioning.toolchain import find_terraform; print(find_terraform())') fmt -recursive terraform_modules
 
 ## init-timing: measure cold and warm `terraform init` of a fresh workspace

@@ -8,9 +8,10 @@ toolchain's environment (offline CLI config) rather than whatever the caller's p
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
-import threading
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,28 @@ from pathlib import Path
 from python_terraform import IsFlagged, Terraform
 
 from provisioning.toolchain import Toolchain
+
+
+class _LineFollower:
+    """Reads whole lines a file gains while another process writes it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+
+    def read(self, final: bool = False) -> list[str]:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read()
+        self.offset += len(chunk)
+        data = self.partial + chunk
+        *lines, self.partial = data.split(b"\n")
+        if final and self.partial:
+            lines.append(self.partial)
+            self.partial = b""
+        return [line.decode("utf-8", errors="replace").rstrip("\r") for line in lines]
+
 
 LineSink = Callable[[str, str], None]
 """Called with (stream, line) for each line Terraform prints; stream is "stdout" or "stderr"."""
@@ -100,46 +123,44 @@ class TerraformRunner:
         finish the resource at hand, save state and release the lock, as Ctrl-C does.
         """
         argv = self.command(cmd, *args, **options)
-        process = subprocess.Popen(
-            argv,
-            cwd=self.working_dir,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-        )
+        # Terraform writes to files, not pipes, in its own session: if this process dies, Terraform is
+        # neither killed with it nor stopped by a broken pipe, so it finishes, saves state and unlocks.
+        log_dir = Path(tempfile.mkdtemp(prefix=f"terraform-{cmd.split()[0]}-"))
+        paths = {"stdout": log_dir / "stdout.log", "stderr": log_dir / "stderr.log"}
+        with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
+            process = subprocess.Popen(
+                argv,
+                cwd=self.working_dir,
+                env=self.env,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         collected: dict[str, list[str]] = {"stdout": [], "stderr": []}
         ordered: list[tuple[str, str]] = []
-        lock = threading.Lock()
+        followers = {name: _LineFollower(path) for name, path in paths.items()}
 
-        def pump(stream_name: str, stream: Iterable[str]) -> None:
-            for raw in stream:
-                line = raw.rstrip("\n")
-                with lock:
-                    collected[stream_name].append(line)
-                    ordered.append((stream_name, line))
+        def deliver(final: bool = False) -> None:
+            for name, follower in followers.items():
+                for line in follower.read(final):
+                    collected[name].append(line)
+                    ordered.append((name, line))
                     if on_line is not None:
-                        on_line(stream_name, line)
+                        on_line(name, line)
 
-        readers = [
-            threading.Thread(target=pump, args=("stdout", process.stdout), daemon=True),
-            threading.Thread(target=pump, args=("stderr", process.stderr), daemon=True),
-        ]
-        for reader in readers:
-            reader.start()
         interrupted = False
         while True:
             try:
-                returncode = process.wait(timeout=0.5)
+                returncode = process.wait(timeout=0.2)
                 break
             except subprocess.TimeoutExpired:
+                deliver()
                 if stop is not None and not interrupted and stop():
                     process.send_signal(signal.SIGINT)
                     interrupted = True
-        for reader in readers:
-            reader.join()
+        deliver(final=True)
+        shutil.rmtree(log_dir, ignore_errors=True)
         result = CommandResult(returncode, "\n".join(collected["stdout"]), "\n".join(collected["stderr"]), ordered)
         if interrupted:
             raise TerraformInterrupted(cmd, returncode, result.output)

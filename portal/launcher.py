@@ -1,0 +1,107 @@
+"""`make run`: migrate, create the admin, then run the emulator, a Celery worker, Celery beat and the web
+server together, and stop them all on Ctrl-C.
+
+Embedded defaults (SQLite, a filesystem Celery broker, the local emulator) need no server; every one of
+them gives way to its environment variable (DATABASE_URL, CELERY_BROKER_URL, AWS_ENDPOINT_URL, PORT).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from provisioning.emulator.server import EmulatorProcess
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def local_environment() -> dict[str, str]:
+    """The process environment with local defaults filled in (the user's own settings win)."""
+    env = dict(os.environ)
+    data_dir = Path(env.setdefault("LAUNCHPAD_DATA_DIR", str(BASE_DIR / ".launchpad")))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key_file = data_dir / "secret_key"
+    if "SECRET_KEY" not in env:
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(50))
+            key_file.chmod(0o600)
+        env["SECRET_KEY"] = key_file.read_text().strip()
+    env.setdefault("PORT", "8000")
+    # Plain http on 127.0.0.1: cookies cannot be "secure" there.
+    env.setdefault("SECURE_COOKIES", "false")
+    env.setdefault("AWS_ACCESS_KEY_ID", "launchpad-local")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "launchpad-local")
+    env.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def main() -> int:
+    env = local_environment()
+    children: list[tuple[str, subprocess.Popen]] = []
+    emulator = None
+    if not env.get("AWS_ENDPOINT_URL"):
+        port = int(env.get("EMULATOR_PORT", "4566"))
+        emulator = EmulatorProcess(port=port, log_path=Path(env["LAUNCHPAD_DATA_DIR"]) / "emulator.log").start()
+        env["AWS_ENDPOINT_URL"] = emulator.endpoint
+        print(f"Emulator (patched moto) on {emulator.endpoint}", flush=True)
+    else:
+        print(f"Using the AWS endpoint {env['AWS_ENDPOINT_URL']} (no emulator started).", flush=True)
+
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "collectstatic", "--noinput", "-v", "0")
+    manage(env, "ensure_admin")
+
+    python = sys.executable
+    commands = {
+        "worker": [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+        "beat": [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
+                 "--schedule", str(Path(env["LAUNCHPAD_DATA_DIR"]) / "celerybeat-schedule")],
+        "web": [python, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{env['PORT']}", "--workers", "2",
+                "--threads", "4", "--access-logfile", "-"],
+    }
+    for name, argv in commands.items():
+        children.append((name, subprocess.Popen(argv, cwd=BASE_DIR, env=env)))
+    print(f"Launchpad on http://127.0.0.1:{env['PORT']}/  (Ctrl-C stops everything)", flush=True)
+
+    stopping = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    try:
+        while not stopping:
+            for name, child in children:
+                if child.poll() is not None:
+                    print(f"{name} exited with status {child.returncode}; stopping everything.", flush=True)
+                    stopping, exit_code = True, 1
+            time.sleep(0.5)
+    finally:
+        for _, child in children:
+            if child.poll() is None:
+                child.terminate()
+        for _, child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if emulator is not None:
+            emulator.stop()
+        print("Launchpad stopped.", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
