@@ -63,10 +63,32 @@ def main() -> int:
     python = sys.executable
     commands = {
         "worker": [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2"],
-        "beat": [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
-                 "--schedule", str(Path(env["LAUNCHPAD_DATA_DIR"]) / "celerybeat-schedule")],
-        "web": [python, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{env['PORT']}", "--workers", "2",
-                "--threads", "4", "--access-logfile", "-"],
+        "beat": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(Path(env["LAUNCHPAD_DATA_DIR"]) / "celerybeat-schedule"),
+        ],
+        "web": [
+            python,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{env['PORT']}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ],
     }
     for name, argv in commands.items():
         children.append((name, subprocess.Popen(argv, cwd=BASE_DIR, env=env)))

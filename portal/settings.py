@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "portal.accounts",
     "portal.environments",
     "portal.runs",
@@ -155,6 +156,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("LAUNCHPAD_LOGIN_RATE", "10/min")},
+    # Throttles count by REMOTE_ADDR, as the activity log does: a client-sent X-Forwarded-For is not trusted.
+    "NUM_PROXIES": 0,
     "EXCEPTION_HANDLER": "portal.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -163,6 +166,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page loads Redoc from Launchpad's static files, never from a CDN.
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

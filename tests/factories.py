@@ -6,6 +6,7 @@ import itertools
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
 
 from portal.accounts.models import ApiToken
 from portal.environments.models import Blueprint, Environment, create_environment, sync_blueprints
@@ -51,3 +52,18 @@ def make_run(environment: Environment, kind: str = "apply", requested_by=None, *
     return Run.objects.create(
         environment=environment, kind=kind, requested_by=requested_by or environment.owner, **fields
     )
+
+
+def api_client(user=None, **defaults) -> APIClient:
+    """A REST client; with ``user``, it sends that user's new API token on every request."""
+    client = APIClient(**defaults)
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client
+
+
+def record_enqueued_runs(monkeypatch) -> list[int]:
+    """Replace only ``execute_run.delay`` with a recorder: the run ids it is given, in order (no broker)."""
+    enqueued: list[int] = []
+    monkeypatch.setattr("provisioning.tasks.execute_run.delay", enqueued.append)
+    return enqueued

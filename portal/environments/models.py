@@ -8,7 +8,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from portal.environments import crypto
@@ -166,7 +166,7 @@ def validate_environment(
     """
     errors: dict[str, list[str]] = {}
     if instance is None:
-        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
             errors.setdefault("name", []).append(
                 "Use 3-20 characters: lowercase letters, digits and hyphens, starting with a letter."
             )
@@ -235,5 +235,9 @@ def create_environment(*, name, blueprint, tier, region, variables, owner) -> En
         name=name, blueprint=blueprint, tier=tier, region=region, owner=owner, variables=variables
     )
     environment.ensure_secrets()
-    environment.save()
+    try:
+        with transaction.atomic():
+            environment.save()
+    except IntegrityError as error:  # the same name created at the same moment by someone else
+        raise ValidationError({"name": [f"An environment called {name!r} already exists."]}) from error
     return environment

@@ -54,3 +54,8 @@ def test_names_are_unique():
     with pytest.raises(ValidationError, match="already exists"):
         make_environment(name="taken", owner=make_user())
     assert blueprint().environments.count() == 1
+
+
+def test_a_name_with_a_trailing_newline_is_refused():
+    with pytest.raises(ValidationError, match="lowercase letters"):
+        make_environment(name="abc\n")

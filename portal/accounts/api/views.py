@@ -10,6 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from portal.accounts.api.serializers import ApiTokenSerializer, NewTokenSerializer, TokenRequestSerializer
+from portal.accounts.authentication import HashedTokenAuthentication
 from portal.accounts.models import ApiToken
 from portal.activity.models import record
 
@@ -21,6 +22,10 @@ class ObtainTokenView(APIView):
     authentication_classes: list = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+
+    def get_authenticate_header(self, request):
+        # With no authenticators DRF turns a refused login into a 403; naming the scheme keeps it a 401.
+        return HashedTokenAuthentication.keyword
 
     @extend_schema(request=TokenRequestSerializer, responses={201: NewTokenSerializer})
     def post(self, request):

@@ -70,3 +70,9 @@ class EnvironmentSerializer(serializers.ModelSerializer):
 
 class EnvironmentUpdateSerializer(serializers.Serializer):
     variables = serializers.JSONField()
+
+    def validate_variables(self, value):
+        # Merged into the stored variables before the blueprint checks them: it must be an object.
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Variables must be an object of name: value.")
+        return value

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,38 +15,81 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Blueprint',
+            name="Blueprint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=40, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('variables', models.JSONField(default=list, help_text='[{name, type, description, required, default, sensitive}]')),
-                ('available', models.BooleanField(default=True, help_text='False once its folder is gone from the library.')),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.SlugField(max_length=40, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "variables",
+                    models.JSONField(
+                        default=list, help_text="[{name, type, description, required, default, sensitive}]"
+                    ),
+                ),
+                (
+                    "available",
+                    models.BooleanField(default=True, help_text="False once its folder is gone from the library."),
+                ),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Environment',
+            name="Environment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=20, unique=True)),
-                ('tier', models.CharField(choices=[('dev', 'Development'), ('staging', 'Staging'), ('prod', 'Production')], default='dev', max_length=10)),
-                ('region', models.CharField(default='eu-west-1', max_length=20)),
-                ('variables', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('new', 'New (never applied)'), ('provisioning', 'Provisioning'), ('ready', 'Ready'), ('failed', 'Failed'), ('destroying', 'Destroying'), ('destroyed', 'Destroyed')], default='new', max_length=20)),
-                ('outputs', models.JSONField(blank=True, default=dict)),
-                ('encrypted_secrets', models.TextField(blank=True, editable=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('destroyed_at', models.DateTimeField(blank=True, null=True)),
-                ('blueprint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='environments', to='environments.blueprint')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='environments', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=20, unique=True)),
+                (
+                    "tier",
+                    models.CharField(
+                        choices=[("dev", "Development"), ("staging", "Staging"), ("prod", "Production")],
+                        default="dev",
+                        max_length=10,
+                    ),
+                ),
+                ("region", models.CharField(default="eu-west-1", max_length=20)),
+                ("variables", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New (never applied)"),
+                            ("provisioning", "Provisioning"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                            ("destroying", "Destroying"),
+                            ("destroyed", "Destroyed"),
+                        ],
+                        default="new",
+                        max_length=20,
+                    ),
+                ),
+                ("outputs", models.JSONField(blank=True, default=dict)),
+                ("encrypted_secrets", models.TextField(blank=True, editable=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("destroyed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "blueprint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="environments",
+                        to="environments.blueprint",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="environments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]

@@ -103,8 +103,9 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         events = run.events.all()
         after = request.query_params.get("after")
         if after not in (None, ""):
-            if not after.isdigit():
-                raise ValidationError({"after": "Give the sequence number of the last event you have."})
+            # isdigit() alone also takes digits int() refuses, such as "²".
+            if not (after.isascii() and after.isdigit()):
+                raise ValidationError({"after": ["Give the sequence number of the last event you have."]})
             events = events.filter(seq__gt=int(after))
         page = self.paginate_queryset(events)
         return self.get_paginated_response(RunEventSerializer(page, many=True).data)

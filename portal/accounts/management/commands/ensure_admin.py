@@ -4,7 +4,7 @@ import os
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -15,6 +15,11 @@ class Command(BaseCommand):
         if users.objects.filter(is_superuser=True).exists():
             return
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME") or "admin"
+        if users.objects.filter(username=username).exists():
+            raise CommandError(
+                f"A user called {username!r} exists but is not a superuser: promote it with "
+                "`manage.py createsuperuser` under another name, or set DJANGO_SUPERUSER_USERNAME."
+            )
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
         generated = not password
         password = password or secrets.token_urlsafe(12)

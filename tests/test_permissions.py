@@ -1,0 +1,178 @@
+"""Who may call what: every API endpoint against every role, as one table.
+
+Anonymous callers get a 401 everywhere except where there is nothing to protect: the login itself, and the
+OpenAPI schema and its docs page (they describe the API, not anyone's data). Everyone signed in reads
+environments, runs and blueprints; changing an environment or asking for its runs is for its owner or an
+admin; approving and rejecting is for approvers; the activity log is for admins; tokens are each user's own.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.urls import get_resolver, resolve
+
+from portal.activity.models import AuditEvent, record
+from portal.environments.models import Environment
+from portal.runs.models import Run
+from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs, token_for
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "pw-123456789"  # what tests.factories.make_user gives every user
+ROLES = ("anonymous", "owner", "engineer", "approver", "admin")
+
+
+def expect(method: str, url: str, *statuses: int) -> list[tuple[str, str, str, int]]:
+    """One row of the table: the expected status for each of ROLES, in order."""
+    assert len(statuses) == len(ROLES)
+    return [(method, url, role, status) for role, status in zip(ROLES, statuses, strict=True)]
+
+
+# Method, endpoint, then the status for each role: anonymous, owner, engineer, approver, admin.
+MATRIX = [
+    *expect("GET", "/api/v1/", 401, 200, 200, 200, 200),
+    *expect("GET", "/api/v1/schema/", 200, 200, 200, 200, 200),
+    *expect("GET", "/api/v1/docs/", 200, 200, 200, 200, 200),
+    *expect("POST", "/api/v1/auth/token/", 201, 201, 201, 201, 201),
+    *expect("GET", "/api/v1/blueprints/", 401, 200, 200, 200, 200),
+    *expect("GET", "/api/v1/blueprints/sandbox/", 401, 200, 200, 200, 200),
+    *expect("GET", "/api/v1/environments/", 401, 200, 200, 200, 200),
+    *expect("POST", "/api/v1/environments/", 401, 201, 201, 201, 201),
+    *expect("GET", "/api/v1/environments/{env}/", 401, 200, 200, 200, 200),
+    *expect("PATCH", "/api/v1/environments/{env}/", 401, 200, 403, 403, 200),
+    *expect("PUT", "/api/v1/environments/{env}/", 401, 405, 405, 405, 405),
+    *expect("DELETE", "/api/v1/environments/{env}/", 401, 202, 403, 403, 202),
+    *expect("GET", "/api/v1/environments/{env}/runs/", 401, 200, 200, 200, 200),
+    *expect("POST", "/api/v1/environments/{env}/runs/", 401, 201, 403, 403, 201),
+    *expect("GET", "/api/v1/runs/{queued}/", 401, 200, 200, 200, 200),
+    *expect("GET", "/api/v1/runs/{queued}/events/", 401, 200, 200, 200, 200),
+    *expect("POST", "/api/v1/runs/{queued}/cancel/", 401, 200, 403, 403, 200),
+    *expect("POST", "/api/v1/runs/{awaiting}/approve/", 401, 403, 403, 200, 200),
+    *expect("POST", "/api/v1/runs/{awaiting}/reject/", 401, 403, 403, 200, 200),
+    *expect("GET", "/api/v1/audit-events/", 401, 403, 403, 403, 200),
+    *expect("GET", "/api/v1/audit-events/{audit}/", 401, 403, 403, 403, 200),
+    *expect("GET", "/api/v1/tokens/", 401, 200, 200, 200, 200),
+    *expect("POST", "/api/v1/tokens/", 401, 201, 201, 201, 201),
+    *expect("DELETE", "/api/v1/tokens/{own_token}/", 401, 204, 204, 204, 204),
+    *expect("DELETE", "/api/v1/tokens/{others_token}/", 401, 404, 404, 404, 404),
+]
+
+BODIES = {
+    ("POST", "/api/v1/auth/token/"): {"username": "{username}", "password": PASSWORD},
+    ("POST", "/api/v1/environments/"): {
+        "name": "matrix-new",
+        "blueprint": "sandbox",
+        "variables": {"vpc_cidr": "172.21.0.0/16"},
+    },
+    ("PATCH", "/api/v1/environments/{env}/"): {"variables": {"log_level": "debug"}},
+    ("PUT", "/api/v1/environments/{env}/"): {"name": "owned", "blueprint": "sandbox", "variables": {}},
+    ("POST", "/api/v1/environments/{env}/runs/"): {"kind": "plan"},
+    ("POST", "/api/v1/runs/{awaiting}/approve/"): {"comment": "matrix"},
+    ("POST", "/api/v1/runs/{awaiting}/reject/"): {"comment": "matrix"},
+    ("POST", "/api/v1/tokens/"): {"name": "matrix"},
+}
+
+
+@pytest.fixture(autouse=True)
+def enqueued(monkeypatch):
+    """The run ids given to ``execute_run.delay``, which alone is replaced by a recorder so no task reaches a broker."""
+    return record_enqueued_runs(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_counts():
+    """The login throttle counts attempts in the cache: each case starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def world():
+    """One user per role, an environment of the owner's with a queued run and one awaiting approval."""
+    users = {role: make_user(role if role in ("approver", "admin") else "engineer") for role in ROLES[1:]}
+    environment = make_environment(owner=users["owner"], name="owned", vpc_cidr="172.20.0.0/16")
+    stranger = make_user()
+    token_for(stranger)
+    return {
+        "users": users,
+        "env": environment.name,
+        "queued": make_run(environment, kind="plan").pk,
+        "awaiting": make_run(environment, kind="apply", status="awaiting_approval").pk,
+        "audit": record("environment.created", environment, actor=users["owner"]).pk,
+        "others_token": stranger.api_tokens.get().pk,
+    }
+
+
+def fill(template, values: dict):
+    if isinstance(template, dict):
+        return {key: fill(value, values) for key, value in template.items()}
+    return template.format(**values) if isinstance(template, str) else template
+
+
+@pytest.mark.parametrize(("method", "url", "role", "expected"), MATRIX)
+def test_permission_matrix(world, method, url, role, expected):
+    user = world["users"].get(role)
+    client = api_client(user)
+    values = {
+        **world,
+        "username": (user or world["users"]["owner"]).username,
+        "own_token": user.api_tokens.get().pk if user else 0,
+    }
+    before = (Environment.objects.count(), Run.objects.count(), AuditEvent.objects.count())
+
+    response = client.generic(
+        method,
+        fill(url, values),
+        data=json.dumps(fill(BODIES.get((method, url), {}), values)),
+        content_type="application/json",
+    )
+
+    assert response.status_code == expected, response.content
+    if expected == 401:
+        assert response["WWW-Authenticate"] == "Token"
+    if expected >= 400:
+        assert (Environment.objects.count(), Run.objects.count(), AuditEvent.objects.count()) == before
+
+
+def api_routes(patterns=None, prefix: str = ""):
+    """(name, pattern) of every route under /api/v1/, format-suffix twins left out."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if hasattr(pattern, "url_patterns"):
+            yield from api_routes(pattern.url_patterns, route)
+        elif route.startswith("api/v1/") and "format" not in route:
+            yield pattern.name, route
+
+
+def handled_methods(match) -> set[str]:
+    """The methods a route answers other than HEAD and OPTIONS (they follow GET and need no row)."""
+    methods = getattr(match.func, "actions", None)
+    if not methods:
+        view = match.func.view_class
+        methods = [method for method in view.http_method_names if hasattr(view, method)]
+    return {method.upper() for method in methods} - {"HEAD", "OPTIONS"}
+
+
+def test_every_endpoint_and_method_of_the_api_is_in_the_matrix(world):
+    covered: dict[str, set[str]] = {}
+    handled: dict[str, set[str]] = {}
+    for method, url, _, _ in MATRIX:
+        match = resolve(fill(url, {**world, "own_token": 1}))
+        covered.setdefault(match.url_name, set()).add(method)
+        handled[match.url_name] = handled_methods(match)
+
+    assert {name for name, _ in api_routes()} == set(covered)
+    for name, methods in handled.items():
+        assert methods <= covered[name], f"{name}: {sorted(methods - covered[name])} missing from the matrix"
+
+
+def test_a_superuser_is_an_admin_without_the_group():
+    root = make_user()
+    root.is_superuser = True
+    root.save()
+
+    assert api_client(root).get("/api/v1/audit-events/").status_code == 200
