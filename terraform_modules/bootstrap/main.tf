@@ -1,4 +1,5 @@
-# Bootstrap: the S3 bucket and DynamoDB lock table that hold every blueprint's Terraform state.
+# Bootstrap: the S3 bucket and DynamoDB lock table that hold every blueprint's Terraform state, and the
+# account-level API Gateway logging role every environment's API stage needs.
 # Applied once per account and region, before the first environment, with local state (the
 # backend it creates cannot hold its own state before it exists). Launchpad runs it itself.
 
@@ -21,4 +22,40 @@ module "state_backend" {
   bucket_name     = var.bucket_name
   lock_table_name = var.lock_table_name
   tags            = { Purpose = "launchpad-terraform-state" }
+}
+
+data "aws_partition" "current" {}
+
+# API Gateway writes CloudWatch logs (access logs included) through one role per account and region:
+# without it, creating a stage with access logging fails. One owner only, so it lives here.
+resource "aws_iam_role" "api_gateway_logging" {
+  count = var.manage_api_gateway_logging_role ? 1 : 0
+
+  name        = "${var.name_prefix}-${var.name}-apigateway-cloudwatch"
+  description = "Lets API Gateway write CloudWatch logs in this account and region."
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "apigateway.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
+  tags = { Purpose = "launchpad-api-gateway-logging", ManagedBy = "terraform" }
+}
+
+resource "aws_iam_role_policy_attachment" "api_gateway_logging" {
+  count = var.manage_api_gateway_logging_role ? 1 : 0
+
+  role       = aws_iam_role.api_gateway_logging[0].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+}
+
+resource "aws_api_gateway_account" "this" {
+  count = var.manage_api_gateway_logging_role ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.api_gateway_logging[0].arn
+
+  depends_on = [aws_iam_role_policy_attachment.api_gateway_logging]
 }

@@ -31,3 +31,9 @@ variable "lock_table_name" {
   description = "Name of the DynamoDB lock table. Empty: <prefix>-<name>-tflock."
   default     = ""
 }
+
+variable "manage_api_gateway_logging_role" {
+  type        = bool
+  description = "Create the account's API Gateway CloudWatch logging role and register it for this region. Turn off only where the account already has one."
+  default     = true
+}
