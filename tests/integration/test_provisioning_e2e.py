@@ -5,12 +5,7 @@ A worker killed with SIGKILL mid-run leaves a failed run with the reason, and a 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -23,78 +18,9 @@ from tests.conftest import ARTIFACTS
 from tests.factories import make_user, token_for
 from tests.support.inventory import leftovers
 
+# The `stack` fixture (a Celery worker and beat) lives in tests/support/stack.py, shared with tests/ui.
+pytest_plugins = ["tests.support.stack"]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-REPO = Path(__file__).resolve().parents[2]
-HEARTBEAT_TIMEOUT = 15
-
-
-def database_url() -> str:
-    """The test database, for the worker process (it must see what the test writes)."""
-    settings = connection.settings_dict
-    if settings["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings['NAME']}"
-    return (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
-
-
-class Stack:
-    """A Celery worker and beat against the test database, the broker and the emulator."""
-
-    def __init__(self, emulator, tmp_path: Path) -> None:
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.test_settings",
-            "DATABASE_URL": database_url(),
-            "AWS_ENDPOINT_URL": emulator.endpoint,
-            "LAUNCHPAD_WORK_DIR": str(tmp_path / "work"),
-            "LAUNCHPAD_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
-        }
-        self.tmp_path = tmp_path
-        self.processes: dict[str, subprocess.Popen] = {}
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.worker_log = ARTIFACTS / "worker.log"
-
-    def start(self, name: str) -> None:
-        argv = {
-            "worker": ["worker", "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
-            "beat": ["beat", "--loglevel", "INFO", "--schedule", str(self.tmp_path / "beat-schedule")],
-        }[name]
-        log = open(self.worker_log if name == "worker" else ARTIFACTS / "beat.log", "ab")  # noqa: SIM115
-        self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", *argv],
-            cwd=REPO,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-
-    def kill(self, name: str) -> None:
-        """SIGKILL the process group: the worker and its pool children, as a crash would."""
-        process = self.processes.pop(name)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-    def stop(self) -> None:
-        for name in list(self.processes):
-            process = self.processes.pop(name)
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-@pytest.fixture
-def stack(emulator, tmp_path):
-    stack = Stack(emulator, tmp_path)
-    stack.start("worker")
-    stack.start("beat")
-    yield stack
-    stack.stop()
 
 
 def client_for(user) -> APIClient:
@@ -211,13 +137,13 @@ def test_a_worker_killed_mid_run_leaves_a_failed_run_and_a_new_plan_converges(st
 
     stack.kill("worker")
     killed_at = time.monotonic()
+    stack.start("worker")  # as a supervisor (compose's restart policy, systemd) brings it back
     wait_for(lambda: run_status(run_id) == "failed", 120, "the lost run to be marked failed")
     assert time.monotonic() - killed_at < 120
     run = Run.objects.get(pk=run_id)
     assert "stopped reporting" in run.error
     assert Environment.objects.get(name="e2e-crash").status == "failed"
 
-    stack.start("worker")
     again = client.post("/api/v1/environments/e2e-crash/runs/", {"kind": "apply"}, format="json")
     assert again.status_code == 201
     wait_for(lambda: run_status(again.json()["id"]) in ("succeeded", "failed"), 600, "the new apply")
