@@ -21,25 +21,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from provisioning import toolchain  # noqa: E402
 from provisioning.terraform import TerraformRunner  # noqa: E402
+from provisioning.workspace import render_workspace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def fresh_workspace(root: Path, into: Path) -> Path:
-    """A copy of the root module's .tf files in a new directory (modules referenced by absolute path)."""
-    into.mkdir(parents=True)
-    for tf in root.glob("*.tf"):
-        text = tf.read_text().replace('source = "../../modules/', f'source = "{REPO}/terraform_modules/modules/')
-        (into / tf.name).write_text(text)
-    return into
 
 
 def timed_init(root: Path, home: Path, scratch: Path) -> float:
     os.environ["LAUNCHPAD_HOME"] = str(home)
     chain = toolchain.prepare(home)
-    workdir = fresh_workspace(root, scratch / f"ws-{time.monotonic_ns()}")
+    workspace = render_workspace(root, scratch / f"ws-{time.monotonic_ns()}", {})
     started = time.perf_counter()
-    TerraformRunner(workdir, chain).run("init", input=False, backend=False)
+    TerraformRunner(workspace.root, chain).run("init", input=False, backend=False)
     return time.perf_counter() - started
 
 
