@@ -23,6 +23,8 @@ if ! listening 6379; then
   as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
 fi
+# The browser test (tests/ui) drives Debian's chromium through Playwright, which downloads no browser itself.
+[ -x /usr/bin/chromium ] || apt_install chromium
 for port in 5432 6379; do
   for _ in $(seq 1 50); do listening "$port" && break; sleep 0.2; done
   listening "$port" || { echo "service on 127.0.0.1:$port did not start" >&2; exit 1; }

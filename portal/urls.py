@@ -15,4 +15,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("portal.api_urls")),
     path("admin/", admin.site.urls),
+    path("accounts/", include("portal.accounts.urls")),
+    path("runs/", include("portal.runs.urls")),
+    path("activity/", include("portal.activity.urls")),
+    path("", include("portal.environments.urls")),
 ]

@@ -1,0 +1,199 @@
+"""Forms of the environment pages: the definition form generated from a blueprint, filters, destroy confirmation."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from portal.environments.choices import REGIONS, EnvironmentStatus, Tier
+from portal.environments.models import Blueprint, validate_environment
+
+VARIABLE_PREFIX = "var_"
+# Types edited as JSON: every collection and structural Terraform type, and "any".
+_SCALAR_TYPES = {"string", "number", "bool"}
+
+
+def variable_field_name(variable: str) -> str:
+    """The form field of a blueprint variable (prefixed: a variable may not shadow name, tier or region)."""
+    return VARIABLE_PREFIX + variable
+
+
+class NumberField(forms.FloatField):
+    """A Terraform number: whole numbers stay integers (Terraform and the tfvars file read 2, not 2.0)."""
+
+    widget = forms.NumberInput(attrs={"step": "any"})
+
+    def to_python(self, value):
+        number = super().to_python(value)
+        if number is not None and number.is_integer():
+            return int(number)
+        return number
+
+
+def variable_field(variable: dict) -> forms.Field:
+    """The field for one blueprint variable: its description is the help text, its default the initial value."""
+    kind = re.sub(r"\s+", "", variable["type"])
+    common = {
+        "label": variable["name"],
+        "help_text": variable["description"],
+        "initial": variable["default"],
+        "required": variable["required"],
+    }
+    if kind == "string":
+        field = forms.CharField(**common)
+    elif kind == "number":
+        field = NumberField(**common, error_messages={"invalid": "Enter a number, such as 2."})
+    elif kind == "bool":
+        # An unchecked box is false, a real value: the box itself is never "missing".
+        field = forms.BooleanField(**{**common, "required": False})
+    else:
+        field = forms.JSONField(
+            **common,
+            widget=forms.Textarea(attrs={"rows": 3, "class": "code", "spellcheck": "false"}),
+            error_messages={"invalid": f"Write valid JSON for a {kind} value, for example {_json_example(kind)}."},
+        )
+    field.terraform_type = kind
+    return field
+
+
+def _json_example(kind: str) -> str:
+    if kind.startswith("map") or kind.startswith("object"):
+        return '{"team": "audio"}'
+    if kind.startswith(("list", "set", "tuple")):
+        return '["a", "b"]'
+    return '"text", 2, true, ["a"] or {"key": "value"}'
+
+
+class EnvironmentForm(forms.Form):
+    """A new environment of one blueprint; checked by validate_environment, the same rules as the API."""
+
+    name = forms.CharField(
+        help_text="Names every AWS resource of the environment, such as feature-playlists.",
+    )
+    tier = forms.ChoiceField(choices=Tier.choices, initial=Tier.DEV)
+    region = forms.ChoiceField(choices=[(region, region) for region in REGIONS], initial="eu-west-1")
+    apply = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Apply right away",
+        help_text="Queue a plan and apply now. Unchecked: the environment is only defined.",
+    )
+
+    def __init__(self, blueprint: Blueprint, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.blueprint = blueprint
+        self.variables = blueprint.user_variables
+        for variable in self.variables:
+            self.fields[variable_field_name(variable["name"])] = variable_field(variable)
+
+    def variable_fields(self) -> list[forms.BoundField]:
+        return [self[variable_field_name(variable["name"])] for variable in self.variables]
+
+    def definition_fields(self) -> list[forms.BoundField]:
+        return [self["name"], self["tier"], self["region"]]
+
+    def chosen_variables(self) -> dict:
+        """The values that differ from the blueprint's defaults (required ones always): what the API would get."""
+        chosen = {}
+        for variable in self.variables:
+            field = variable_field_name(variable["name"])
+            if field not in self.cleaned_data:
+                continue
+            value = self.cleaned_data[field]
+            if value is None or value == "":
+                continue  # left empty: the blueprint's default applies
+            if variable["required"] or value != variable["default"]:
+                chosen[variable["name"]] = value
+        return chosen
+
+    def clean(self):
+        cleaned = super().clean()
+        if not {"name", "tier", "region"} <= cleaned.keys():
+            return cleaned
+        try:
+            validate_environment(
+                name=cleaned["name"],
+                blueprint=self.blueprint,
+                tier=cleaned["tier"],
+                region=cleaned["region"],
+                variables=self.chosen_variables(),
+            )
+        except ValidationError as error:
+            self.add_definition_errors(error)
+        return cleaned
+
+    def add_definition_errors(self, error: ValidationError) -> None:
+        """Put each of validate_environment's messages next to the field it is about."""
+        for key, messages in error.message_dict.items():
+            for message in messages:
+                field = self._field_for(key, message)
+                if field is None or field not in self.errors:
+                    self.add_error(field, message)
+
+    def _field_for(self, key: str, message: str) -> str | None:
+        if key in ("name", "tier", "region"):
+            return key
+        if variable_field_name(key) in self.fields:
+            return variable_field_name(key)
+        if key == "variables":
+            if message.startswith("Missing required variables:"):
+                return None
+            # check_value's messages start with the variable's name ("tags.team must be a string.").
+            for variable in self.variables:
+                if re.match(rf"{re.escape(variable['name'])}(?:[ .:\[]|$)", message):
+                    return variable_field_name(variable["name"])
+        return None
+
+
+class EnvironmentFilterForm(forms.Form):
+    """The list page's filters (GET): every field optional, unknown values simply match nothing."""
+
+    search = forms.CharField(required=False, label="Search", help_text="Part of the name")
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *EnvironmentStatus.choices])
+    tier = forms.ChoiceField(required=False, choices=[("", "Any tier"), *Tier.choices])
+    blueprint = forms.ChoiceField(required=False)
+    owner = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, label_suffix="", **kwargs)
+        self.fields["blueprint"].choices = [("", "Any blueprint")] + [
+            (name, name) for name in Blueprint.objects.values_list("name", flat=True)
+        ]
+        owners = get_user_model().objects.filter(environments__isnull=False).distinct().order_by("username")
+        self.fields["owner"].choices = [("", "Anyone")] + [(user.username, user.username) for user in owners]
+
+    def filter(self, queryset):
+        if not self.is_valid():
+            return queryset.none()
+        data = self.cleaned_data
+        if data["search"]:
+            queryset = queryset.filter(name__icontains=data["search"].strip())
+        for field in ("status", "tier"):
+            if data[field]:
+                queryset = queryset.filter(**{field: data[field]})
+        if data["blueprint"]:
+            queryset = queryset.filter(blueprint__name=data["blueprint"])
+        if data["owner"]:
+            queryset = queryset.filter(owner__username=data["owner"])
+        return queryset
+
+
+class DestroyConfirmationForm(forms.Form):
+    """Destroying asks the user to type the environment's name: a slip of the mouse destroys nothing."""
+
+    confirm_name = forms.CharField(label="Type the environment's name to confirm")
+
+    def __init__(self, environment, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.environment = environment
+
+    def clean_confirm_name(self) -> str:
+        typed = self.cleaned_data["confirm_name"].strip()
+        if typed != self.environment.name:
+            raise ValidationError(
+                f"That is not the name of this environment: type {self.environment.name} exactly to destroy it."
+            )
+        return typed

@@ -1,0 +1,189 @@
+"""Environment pages: the list, the new-environment form, an environment's page, its runs and its destruction."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.activity.models import record
+from portal.environments.forms import DestroyConfirmationForm, EnvironmentFilterForm, EnvironmentForm
+from portal.environments.models import Blueprint, Environment, create_environment
+from portal.permissions import can_change_environment
+from portal.runs.choices import FINISHED_STATUSES, RunKind, RunStatus
+from portal.runs.models import Run, TransitionError, request_run
+
+PAGE_SIZE = 50
+
+
+def with_last_run(queryset):
+    """Annotate each environment with its newest run's id, kind and status (one query, no N+1)."""
+    newest = Run.objects.filter(environment=OuterRef("pk")).order_by("-created_at", "-id")
+    return queryset.annotate(
+        last_run_id=Subquery(newest.values("id")[:1]),
+        last_run_kind=Subquery(newest.values("kind")[:1]),
+        last_run_status=Subquery(newest.values("status")[:1]),
+        last_run_created_at=Subquery(newest.values("created_at")[:1]),
+    )
+
+
+@login_required
+@require_GET
+def environment_list(request):
+    filters = EnvironmentFilterForm(request.GET or None)
+    environments = with_last_run(Environment.objects.select_related("blueprint", "owner"))
+    if request.GET:
+        environments = filters.filter(environments)
+    page = Paginator(environments, PAGE_SIZE).get_page(request.GET.get("page"))
+    for environment in page.object_list:
+        status = environment.last_run_status
+        environment.last_run_status_display = RunStatus(status).label if status else ""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "environments/environment_list.html",
+        {"filters": filters, "page": page, "query": query.urlencode(), "filtered": bool(query)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def environment_new(request):
+    """Step 1 picks a blueprint (?blueprint=name); step 2 is the form generated from its variables."""
+    if not request.GET.get("blueprint"):
+        blueprints = Blueprint.objects.filter(available=True)
+        return render(request, "environments/blueprint_choice.html", {"blueprints": blueprints})
+    blueprint = get_object_or_404(Blueprint, name=request.GET["blueprint"], available=True)
+    form = EnvironmentForm(blueprint, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                environment = create_environment(
+                    name=form.cleaned_data["name"],
+                    blueprint=blueprint,
+                    tier=form.cleaned_data["tier"],
+                    region=form.cleaned_data["region"],
+                    variables=form.chosen_variables(),
+                    owner=request.user,
+                )
+                record("environment.created", environment, request=request, blueprint=blueprint.name)
+                run = (
+                    request_run(environment, RunKind.APPLY, request.user, request)
+                    if form.cleaned_data["apply"]
+                    else None
+                )
+        except ValidationError as error:  # a rule that changed since the form checked (the same name, just taken)
+            form.add_definition_errors(error)
+        else:
+            messages.success(request, f"{environment.name} is defined." + (" Its first run is queued." if run else ""))
+            return redirect("runs:detail", run.pk) if run else redirect("environments:detail", environment.name)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "environments/environment_form.html", {"form": form, "blueprint": blueprint}, status=status)
+
+
+def _environment_context(request, environment: Environment) -> dict:
+    runs = list(environment.runs.select_related("requested_by", "approved_by")[:20])
+    declared = environment.blueprint.user_variables
+    return {
+        "environment": environment,
+        "runs": runs,
+        "live": any(run.status not in FINISHED_STATUSES for run in runs),
+        "outputs": [_output(name, value) for name, value in sorted(environment.outputs.items())],
+        "variables": [
+            {
+                "name": variable["name"],
+                "value": _shown(environment.variables.get(variable["name"], variable["default"])),
+                "set": variable["name"] in environment.variables,
+                "description": variable["description"],
+            }
+            for variable in declared
+        ],
+        "can_change": can_change_environment(request.user, environment),
+    }
+
+
+def _shown(value) -> str:
+    """A value as Terraform would write it: strings as they are, anything else as JSON (true, not True)."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _output(name: str, value) -> dict:
+    """An output as shown: URLs become links; a map is one line per key, a list one line per item."""
+    if isinstance(value, dict):
+        items = [(key, _shown(item)) for key, item in sorted(value.items())]
+    elif isinstance(value, list):
+        items = [("", _shown(item)) for item in value]
+    else:
+        items = [("", _shown(value))]
+    return {
+        "name": name,
+        "items": [
+            {"key": key, "text": text, "is_link": text.startswith(("http://", "https://"))} for key, text in items
+        ],
+    }
+
+
+@login_required
+@require_GET
+def environment_detail(request, name: str):
+    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner"), name=name)
+    return render(request, "environments/environment_detail.html", _environment_context(request, environment))
+
+
+@login_required
+@require_GET
+def environment_live(request, name: str):
+    """The live part of the environment page (status, outputs, runs), polled while a run is unfinished."""
+    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner"), name=name)
+    return render(request, "environments/_environment_live.html", _environment_context(request, environment))
+
+
+def _changeable(request, name: str) -> Environment:
+    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner"), name=name)
+    if not can_change_environment(request.user, environment):
+        raise PermissionDenied("Only the environment's owner or an admin can ask for its runs.")
+    return environment
+
+
+@login_required
+@require_POST
+def environment_request_run(request, name: str):
+    """The Plan and Apply buttons (destroy goes through its confirmation page)."""
+    environment = _changeable(request, name)
+    kind = request.POST.get("kind")
+    if kind not in (RunKind.PLAN, RunKind.APPLY):
+        messages.error(request, "Choose plan or apply; destroying has its own confirmation page.")
+        return redirect("environments:detail", environment.name)
+    try:
+        run = request_run(environment, kind, request.user, request)
+    except TransitionError as error:
+        messages.error(request, str(error))
+        return redirect("environments:detail", environment.name)
+    return redirect("runs:detail", run.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def environment_destroy(request, name: str):
+    """Destroy asks for the environment's name first; a wrong name destroys nothing."""
+    environment = _changeable(request, name)
+    form = DestroyConfirmationForm(environment, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = request_run(environment, RunKind.DESTROY, request.user, request)
+        except TransitionError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("runs:detail", run.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "environments/environment_destroy.html", {"environment": environment, "form": form}, status=status
+    )

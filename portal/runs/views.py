@@ -1,0 +1,182 @@
+"""The run page: its status, plan summary, progress and streaming log, and the approve / reject / cancel controls."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.accounts.roles import is_approver
+from portal.activity.models import record
+from portal.permissions import can_change_environment
+from portal.runs.choices import RunKind, RunStatus
+from portal.runs.forms import ReviewForm
+from portal.runs.models import Run, TransitionError
+from provisioning.tasks import dispatch_on_commit
+
+# Lines sent per poll of the log: a long log arrives in a few polls instead of one huge response.
+EVENTS_PER_POLL = 500
+SELF_APPROVAL_REFUSED = "A run must be approved by someone other than the person who asked for it."
+
+
+def apply_progress(run: Run) -> dict | None:
+    """Resources done of planned: Terraform's apply_complete events for the plan's resources.
+
+    Events of other resources (the region's state-store bootstrap) are not counted. None when there is
+    nothing to apply (a plan-only run, no plan yet, or a plan without changes).
+    """
+    summary = run.plan_summary or {}
+    if run.kind == RunKind.PLAN or not summary:
+        return None
+    total = summary.get("add", 0) + summary.get("change", 0) + summary.get("destroy", 0)
+    if total == 0:
+        return None
+    planned = {resource["address"] for resource in summary.get("resources", [])}
+    done = sum(
+        1
+        for data in run.events.filter(data__type="apply_complete").values_list("data", flat=True)
+        if ((data.get("hook") or {}).get("resource") or {}).get("addr") in planned
+    )
+    if run.status == RunStatus.SUCCEEDED:
+        done = total  # a succeeded apply applied its whole plan, whatever lines Terraform printed
+    done = min(done, total)
+    return {"done": done, "total": total, "percent": round(100 * done / total)}
+
+
+def review_context(request, run: Run) -> dict:
+    requester = run.requested_by_id == request.user.pk
+    awaiting = run.status == RunStatus.AWAITING_APPROVAL
+    return {
+        "can_review": awaiting and is_approver(request.user) and not requester,
+        "self_approval_refused": awaiting and is_approver(request.user) and requester,
+        "can_cancel": _can_cancel(request.user, run)
+        and (run.status in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL, RunStatus.RUNNING))
+        and not run.cancel_requested,
+        "review_form": ReviewForm(),
+        "self_approval_sentence": SELF_APPROVAL_REFUSED,
+    }
+
+
+def _can_cancel(user, run: Run) -> bool:
+    return can_change_environment(user, run.environment) or run.requested_by_id == user.pk
+
+
+def _run(pk: int) -> Run:
+    return get_object_or_404(
+        Run.objects.select_related("environment", "environment__blueprint", "requested_by", "approved_by"), pk=pk
+    )
+
+
+def _live_context(request, run: Run) -> dict:
+    summary = run.plan_summary or {}
+    losses = {resource["address"] for resource in summary.get("stateful_losses", [])}
+    resources = [
+        {
+            **resource,
+            "destructive": resource["action"] in ("replace", "delete"),
+            "data_loss": resource["address"] in losses,
+        }
+        for resource in summary.get("resources", [])
+    ]
+    return {
+        "run": run,
+        "environment": run.environment,
+        "progress": apply_progress(run),
+        "summary": summary,
+        "resources": resources,
+        **review_context(request, run),
+    }
+
+
+@login_required
+@require_GET
+def run_detail(request, pk: int):
+    run = _run(pk)
+    events = list(run.events.all())
+    return render(
+        request,
+        "runs/run_detail.html",
+        {**_live_context(request, run), "events": events, "last_seq": events[-1].seq if events else 0},
+    )
+
+
+@login_required
+@require_GET
+def run_status(request, pk: int):
+    """The live panel of the run page (status, progress, plan summary, controls), polled until the run ends."""
+    return render(request, "runs/_run_live.html", _live_context(request, _run(pk)))
+
+
+@login_required
+@require_GET
+def run_events(request, pk: int):
+    """The log lines after ``?after=N``, as HTML rows; X-Run-Finished tells the page when to stop asking."""
+    run = _run(pk)
+    after = request.GET.get("after", "0")
+    if not (after.isascii() and after.isdigit()):
+        return HttpResponseBadRequest("Give the sequence number of the last line you have in ?after=.")
+    events = list(run.events.filter(seq__gt=int(after))[:EVENTS_PER_POLL])
+    response = render(request, "runs/_run_events.html", {"events": events})
+    response["X-Run-Finished"] = "true" if run.is_finished else "false"
+    return response
+
+
+def _locked(run: Run) -> Run:
+    return Run.objects.select_for_update().select_related("environment").get(pk=run.pk)
+
+
+@login_required
+@require_POST
+def run_review(request, pk: int, decision: str):
+    """Approve or reject a plan awaiting approval (approvers only, never the requester: the run refuses)."""
+    if not is_approver(request.user):
+        raise PermissionDenied("Only approvers can approve or reject runs.")
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["comment"]))
+        return redirect("runs:detail", pk)
+    comment = form.cleaned_data["comment"]
+    approve = decision == "approve"
+    try:
+        with transaction.atomic():
+            run = _locked(_run(pk))
+            if approve:
+                run.approve(request.user, comment)
+            else:
+                run.reject(request.user, comment)
+            run.log(
+                f"{'Approved' if approve else 'Rejected'} by {request.user.get_username()}."
+                + (f" {comment}" if comment else "")
+            )
+            record("run.approved" if approve else "run.rejected", run, request=request, comment=comment)
+            dispatch_on_commit(run.environment_id)
+    except TransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Run #{run.pk} {'approved: its apply is queued' if approve else 'rejected'}.")
+    return redirect("runs:detail", pk)
+
+
+@login_required
+@require_POST
+def run_cancel(request, pk: int):
+    run = _run(pk)
+    if not _can_cancel(request.user, run):
+        raise PermissionDenied("Only the requester, the environment's owner or an admin can cancel a run.")
+    try:
+        with transaction.atomic():
+            run = _locked(run)
+            run.cancel()
+            record("run.cancelled", run, request=request)
+            dispatch_on_commit(run.environment_id)
+    except TransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, "Cancel requested: the worker stops the plan." if run.cancel_requested else "Run cancelled."
+        )
+    return redirect("runs:detail", pk)
