@@ -1,6 +1,8 @@
 # Shared by every blueprint (symlinked). With aws_endpoint_url empty, the provider talks to real AWS
 # with the usual credential chain; with it set, every service goes to that one endpoint (the local
-# emulator) and the checks that only real AWS can answer are skipped.
+# emulator) and the checks that only real AWS can answer are skipped. The account ID is still asked
+# of STS (the emulator answers): without it the provider builds ARNs with an empty account and, for
+# ElastiCache, reads tags back empty on every plan.
 locals {
   emulated = var.aws_endpoint_url != ""
   endpoint = local.emulated ? var.aws_endpoint_url : null
@@ -10,7 +12,6 @@ provider "aws" {
   region = var.region
 
   skip_credentials_validation = local.emulated
-  skip_requesting_account_id  = local.emulated
   skip_metadata_api_check     = local.emulated
   s3_force_path_style         = local.emulated
 

@@ -48,7 +48,6 @@ terraform {{
 provider "aws" {{
   region                      = "{region}"
   skip_credentials_validation = true
-  skip_requesting_account_id  = true
   skip_metadata_api_check     = true
   s3_force_path_style         = true
   endpoints {{
