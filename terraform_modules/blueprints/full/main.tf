@@ -178,7 +178,7 @@ module "observability" {
   queue_name             = module.queues.queue_name
   dead_letter_queue_name = module.queues.dead_letter_queue_name
   db_instance_id         = module.database.instance_id
-  cache_cluster_ids      = module.cache.member_cluster_ids
+  cache_cluster_ids      = module.cache.cache_cluster_ids
   api_name               = module.api_gateway.rest_api_name
   api_stage_name         = module.api_gateway.stage_name
   web_acl_name           = module.waf.web_acl_name
