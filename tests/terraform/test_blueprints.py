@@ -30,6 +30,8 @@ def state_store(emulator, toolchain, tmp_path_factory):
         {
             "aws_endpoint_url": emulator.endpoint,
             "region": REGION,
+            # Its own names: the session's emulator may already hold the store Launchpad's runs bootstrapped.
+            "name": "blueprint-tests",
         },
     )
     runner = TerraformRunner(workspace.root, toolchain)
