@@ -30,7 +30,9 @@ def test_patches_refuse_another_moto_version(monkeypatch):
         apply_all()
 
 
-def test_emulator_child_serves_aws_apis_resets_and_stops():
+def test_emulator_child_serves_aws_apis_resets_and_stops(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     # Its own emulator: resetting the session's one would pull state from under other tests.
     with EmulatorProcess() as emulator:
         sqs = aws.client("sqs", endpoint=emulator.endpoint)
