@@ -6,7 +6,10 @@ from rest_framework.routers import DefaultRouter
 
 from portal.accounts.api.views import ApiTokenViewSet, ObtainTokenView
 from portal.activity.api.views import AuditEventViewSet
-from portal.environments.api.views import BlueprintViewSet, EnvironmentViewSet
+from portal.audit.api.views import AuditRuleViewSet, AuditRunViewSet, FindingViewSet
+from portal.dashboards.api.views import EnvironmentStatusView, FleetStatusView
+from portal.environments.api.views import BlueprintViewSet, DriftCheckViewSet, EnvironmentViewSet
+from portal.notifications.api.views import NotificationPreferencesView, WebhookViewSet
 from portal.runs.api.views import EnvironmentRunViewSet, RunViewSet
 
 router = DefaultRouter()
@@ -14,14 +17,26 @@ router.register("environments", EnvironmentViewSet, basename="environment")
 router.register(
     r"environments/(?P<environment_name>[a-z][a-z0-9-]{0,40})/runs", EnvironmentRunViewSet, basename="environment-run"
 )
+router.register(
+    r"environments/(?P<environment_name>[a-z][a-z0-9-]{0,40})/drift-checks",
+    DriftCheckViewSet,
+    basename="environment-drift-check",
+)
 router.register("runs", RunViewSet, basename="run")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("blueprints", BlueprintViewSet, basename="blueprint")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("audit/findings", FindingViewSet, basename="audit-finding")
+router.register("audit/runs", AuditRunViewSet, basename="audit-run")
+router.register("audit/rules", AuditRuleViewSet, basename="audit-rule")
 router.register("tokens", ApiTokenViewSet, basename="token")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="obtain-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
+    path("status/", FleetStatusView.as_view(), name="fleet-status"),
+    path("environments/<slug:name>/status/", EnvironmentStatusView.as_view(), name="environment-status"),
+    path("notification-preferences/", NotificationPreferencesView.as_view(), name="notification-preferences"),
     path("", include(router.urls)),
 ]

@@ -1,4 +1,4 @@
-"""The Celery application: configuration from Django settings (CELERY_*), tasks from provisioning.tasks."""
+"""The Celery application: configuration from Django settings (CELERY_*), tasks from provisioning.tasks and .audit_tasks."""
 
 import os
 
@@ -9,3 +9,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("launchpad")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["provisioning"])
+app.autodiscover_tasks(["provisioning"], related_name="audit_tasks")

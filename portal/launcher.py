@@ -40,6 +40,12 @@ def local_environment() -> dict[str, str]:
     return env
 
 
+def demo_traffic_wanted(env: dict[str, str]) -> bool:
+    """Demo traffic runs in emulator mode (an AWS endpoint is set) unless LAUNCHPAD_DEMO_TRAFFIC is "off"."""
+    switch = env.get("LAUNCHPAD_DEMO_TRAFFIC", "on").lower()
+    return bool(env.get("AWS_ENDPOINT_URL")) and switch not in {"off", "0", "false", "no"}
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
@@ -90,6 +96,12 @@ def main() -> int:
             "-",
         ],
     }
+    if demo_traffic_wanted(env):
+        # Made-up metrics, alarm states and deployments for the dashboards (manage.py demo_traffic).
+        commands["demo"] = [python, "manage.py", "demo_traffic"]
+        print(
+            "Demo traffic on: the dashboards show made-up data (LAUNCHPAD_DEMO_TRAFFIC=off turns it off).", flush=True
+        )
     for name, argv in commands.items():
         children.append((name, subprocess.Popen(argv, cwd=BASE_DIR, env=env)))
     print(f"Launchpad on http://127.0.0.1:{env['PORT']}/  (Ctrl-C stops everything)", flush=True)

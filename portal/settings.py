@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "portal.environments",
     "portal.runs",
     "portal.activity",
+    "portal.dashboards",
+    "portal.notifications",
+    "portal.audit",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +117,25 @@ STORAGES = {
 
 LOGIN_URL = "/accounts/login/"
 
+# --- Cache (the dashboards' AWS reads) ----------------------------------------------------------
+# CACHE_URL=redis://host:6379/1 in production (shared by every web process); embedded: this process's memory.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} must be a redis:// URL (or unset for a per-process cache).")
+else:
+    # Room for a fleet of environments: a summary and the charts of each window per environment.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "launchpad",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
+# Seconds an environment's status (ECS, alarms, queues, charts) is served from the cache before AWS is read again.
+LAUNCHPAD_STATUS_TTL = int(os.environ.get("LAUNCHPAD_STATUS_TTL", "30"))
+
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
@@ -148,6 +170,37 @@ LAUNCHPAD = {
     "HEARTBEAT_TIMEOUT_SECONDS": int(os.environ.get("LAUNCHPAD_HEARTBEAT_TIMEOUT", "60")),
 }
 
+# --- Lifecycle: drift, expiry, notifications (README "Lifecycle and notifications") --------------
+# Every ready environment gets a refresh-only plan this often (it never applies anything).
+LAUNCHPAD_DRIFT_INTERVAL_SECONDS = int(os.environ.get("LAUNCHPAD_DRIFT_INTERVAL_SECONDS", "3600"))
+# The lifetime an environment gets when its owner names none, per blueprint (none for blueprints not named).
+LAUNCHPAD_DEFAULT_LIFETIME_HOURS = {"sandbox": int(os.environ.get("LAUNCHPAD_SANDBOX_LIFETIME_HOURS", "72"))}
+# The owner is warned this long before the end of the lifetime (once).
+LAUNCHPAD_EXPIRY_WARNING_HOURS = float(os.environ.get("LAUNCHPAD_EXPIRY_WARNING_HOURS", "12"))
+# How often expiries are looked at (warnings sent, expired environments destroyed).
+LAUNCHPAD_EXPIRY_CHECK_SECONDS = float(os.environ.get("LAUNCHPAD_EXPIRY_CHECK_SECONDS", "300"))
+# Webhook deliveries: attempts, and the first wait between them (doubled after each failure).
+LAUNCHPAD_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("LAUNCHPAD_WEBHOOK_MAX_ATTEMPTS", "5"))
+LAUNCHPAD_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("LAUNCHPAD_WEBHOOK_BACKOFF_SECONDS", "30"))
+LAUNCHPAD_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LAUNCHPAD_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Hosts and networks (comma-separated: "hooks.internal,10.8.0.0/16") webhooks may reach although they are
+# loopback, link-local or private; everything else must resolve to public addresses only.
+LAUNCHPAD_OUTBOUND_ALLOWLIST = [
+    entry.strip() for entry in os.environ.get("LAUNCHPAD_OUTBOUND_ALLOWLIST", "").split(",") if entry.strip()
+]
+# Links in e-mails and webhook payloads point here.
+LAUNCHPAD_BASE_URL = os.environ.get("LAUNCHPAD_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# E-mail through Django's mail backend: the console by default (make run prints mails); SMTP in production
+# (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST...). Tests use locmem.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Launchpad <launchpad@spotmusic.invalid>")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.accounts.authentication.HashedTokenAuthentication",
@@ -170,6 +223,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The docs page loads Redoc from Launchpad's static files, never from a CDN.
     "REDOC_DIST": "SIDECAR",
+    # Choice sets used under several field names get one schema name each.
+    "ENUM_NAME_OVERRIDES": {
+        "NotificationEventEnum": "portal.notifications.choices.Event",
+        "DeliveryStatusEnum": "portal.notifications.choices.DeliveryStatus",
+        "DriftCheckStatusEnum": "portal.environments.choices.DriftCheckStatus",
+    },
 }
 
 LOGGING = {
@@ -192,7 +251,24 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 CELERY_BEAT_SCHEDULE = {
+    # The security audit of the whole account (portal/audit), daily unless LAUNCHPAD_AUDIT_SCHEDULE_SECONDS says.
+    "audit-account": {
+        "task": "provisioning.audit_tasks.run_scheduled_audit",
+        "schedule": float(os.environ.get("LAUNCHPAD_AUDIT_SCHEDULE_SECONDS", "86400")),
+    },
     # Runs whose worker died are failed within HEARTBEAT_TIMEOUT + 30 s (well under 2 minutes).
     "reap-lost-runs": {"task": "provisioning.tasks.reap_lost_runs", "schedule": 30.0},
+    # A refresh-only plan of every ready environment (drift found → status "drifted", owners told).
+    "check-drift": {
+        "task": "provisioning.tasks.schedule_drift_checks",
+        "schedule": float(LAUNCHPAD_DRIFT_INTERVAL_SECONDS),
+    },
+    # Warnings before the end of a lifetime; expired non-prod environments destroyed through a destroy run.
+    "expire-environments": {
+        "task": "provisioning.tasks.expire_environments",
+        "schedule": LAUNCHPAD_EXPIRY_CHECK_SECONDS,
+    },
+    # Webhook deliveries whose retry is due (a worker lost with a retry in hand is caught up here).
+    "deliver-due-webhooks": {"task": "portal.notifications.tasks.deliver_due_webhooks", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

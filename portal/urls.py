@@ -18,5 +18,8 @@ urlpatterns = [
     path("accounts/", include("portal.accounts.urls")),
     path("runs/", include("portal.runs.urls")),
     path("activity/", include("portal.activity.urls")),
+    path("audit/", include("portal.audit.urls")),
+    path("notifications/", include("portal.notifications.urls")),
+    path("", include("portal.dashboards.urls")),
     path("", include("portal.environments.urls")),
 ]

@@ -8,6 +8,7 @@ masked in every line before it reaches the sink.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import tempfile
@@ -19,7 +20,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 from python_terraform import IsFlagged
 
-from provisioning import aws
+from provisioning import audit, aws
 from provisioning.terraform import LineSink, TerraformRunner
 from provisioning.toolchain import Toolchain
 from provisioning.workspace import MODULE_LIBRARY, BackendConfig, render_workspace
@@ -72,6 +73,10 @@ class PlanOutcome:
     has_changes: bool
     summary: dict
     plan: bytes
+    # The audit rules' findings on the state the plan would leave (provisioning.audit), as JSON.
+    findings: list[dict] = field(default_factory=list)
+    # Why the audit could not check the plan, if it could not: the plan then waits for a person.
+    audit_error: str = ""
 
 
 @dataclass
@@ -124,6 +129,14 @@ def summarise_plan(plan: dict) -> dict:
     return summary
 
 
+def audit_plan(plan: dict) -> tuple[list[dict], str]:
+    """The audit's findings on ``plan`` (``terraform show -json``), and the error if it could not check it."""
+    try:
+        return [finding.to_dict() for finding in audit.check_plan(plan)], ""
+    except Exception as error:  # an unreadable plan must not pass unchecked: the caller asks for an approver
+        return [], f"{error.__class__.__name__}: {error}"
+
+
 def _runner(workspace_root: Path, toolchain: Toolchain, request: RunRequest) -> TerraformRunner:
     return TerraformRunner(workspace_root, toolchain, env={**os.environ, **request.secret_environment})
 
@@ -153,7 +166,7 @@ def plan(
     sink: LineSink,
     stop: Callable[[], bool] | None = None,
 ) -> PlanOutcome:
-    """init + plan (``-destroy`` for a destroy run); return the summary and the plan file's bytes."""
+    """init + plan (``-destroy`` for a destroy run); return the summary, the audit's findings and the plan file."""
     sink = masked(sink, Redactor(request.secret_environment.values()))
     with _workspace(request, work_dir) as workspace:
         runner = _runner(workspace.root, toolchain, request)
@@ -166,8 +179,15 @@ def plan(
             on_line=sink,
             stop=stop,
         )
-        summary = summarise_plan(runner.show_plan(workspace.plan_file))
-        return PlanOutcome(has_changes=has_changes, summary=summary, plan=workspace.plan_file.read_bytes())
+        shown = runner.show_plan(workspace.plan_file)
+        findings, audit_error = audit_plan(shown) if not request.destroy else ([], "")
+        return PlanOutcome(
+            has_changes=has_changes,
+            summary=summarise_plan(shown),
+            plan=workspace.plan_file.read_bytes(),
+            findings=findings,
+            audit_error=audit_error,
+        )
 
 
 def apply(request: RunRequest, plan_bytes: bytes, toolchain: Toolchain, work_dir: Path, sink: LineSink) -> dict:
@@ -238,3 +258,261 @@ def ensure_state_store(
         finally:
             shutil.rmtree(directory, ignore_errors=True)
     return store
+
+
+# --- drift -------------------------------------------------------------------------------------
+# hashicorp/aws 3.x is built on the legacy plugin SDK, which cannot tell an unset attribute from its zero
+# value: the state written when a resource is created keeps null where the next read returns "", 0, false,
+# [] or {} (tags of an untagged resource, alarm_actions, a rule's ipv6_cidr_blocks, a stage's variables).
+# Terraform 1.0 then lists the resource as changed outside Terraform (hashicorp/terraform#29319); it happens
+# on AWS as on the emulator and means nothing, so the drift comparison takes null and a zero value as equal.
+_ZERO_VALUES = ("", 0, False)
+
+# Observations AWS itself moves forward: nobody can set them, so they cannot drift meaningfully.
+IGNORED_DRIFT_ATTRIBUTES: dict[str, frozenset[str]] = {
+    # The latest point in time a database can be restored to; AWS advances it every few minutes.
+    "aws_db_instance": frozenset({"latest_restorable_time"}),
+}
+
+_ROUTE_TARGETS = (
+    "carrier_gateway_id",
+    "egress_only_gateway_id",
+    "gateway_id",
+    "instance_id",
+    "local_gateway_id",
+    "nat_gateway_id",
+    "network_interface_id",
+    "transit_gateway_id",
+    "vpc_endpoint_id",
+    "vpc_peering_connection_id",
+)
+_EIP_ASSOCIATION = ("association_id", "network_interface", "private_ip", "private_dns", "instance")
+SENSITIVE = "(sensitive)"
+
+
+@dataclass
+class DriftOutcome:
+    """What a refresh-only plan found: the resources whose real state left Terraform's, with the attributes."""
+
+    drifted: bool
+    resources: list[dict]
+    reported_by_terraform: int
+
+
+def _zero(value: object) -> bool:
+    return value is None or value in ({}, []) or (not isinstance(value, (dict, list)) and value in _ZERO_VALUES)
+
+
+def _canonical(value: object) -> object:
+    """``value`` with null-or-zero entries dropped from objects and empty blocks dropped from lists."""
+    if isinstance(value, dict):
+        kept = {key: _canonical(item) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if not _zero(item)}
+    if isinstance(value, list):
+        items = [_canonical(item) for item in value]
+        # A block whose every attribute is empty stands for no block (the SDK writes one at create).
+        return [item for item in items if not (isinstance(item, dict) and not item)]
+    return value
+
+
+def _sensitive(marker: object) -> bool:
+    """True when Terraform's sensitivity marker says the value, or anything inside it, is sensitive."""
+    if isinstance(marker, dict):
+        return any(_sensitive(item) for item in marker.values())
+    if isinstance(marker, list):
+        return any(_sensitive(item) for item in marker)
+    return marker is True
+
+
+def changed_attributes(
+    before: dict | None, after: dict | None, before_sensitive: object = None, after_sensitive: object = None
+) -> list[dict]:
+    """The attributes that differ, deep through objects (``tags.Owner``); lists are compared whole.
+
+    Each entry is ``{name, before, after}``; a sensitive value is shown as ``(sensitive)``.
+    """
+    before, after = before or {}, after or {}
+    changes: list[dict] = []
+
+    def walk(left: object, right: object, name: str, left_marker: object, right_marker: object) -> None:
+        if isinstance(left, dict) or isinstance(right, dict):
+            left = left if isinstance(left, dict) else {}
+            right = right if isinstance(right, dict) else {}
+            for key in sorted(set(left) | set(right)):
+                a, b = _canonical(left.get(key)), _canonical(right.get(key))
+                if (_zero(a) and _zero(b)) or a == b:
+                    continue
+                walk(
+                    a,
+                    b,
+                    f"{name}.{key}" if name else key,
+                    left_marker.get(key) if isinstance(left_marker, dict) else left_marker,
+                    right_marker.get(key) if isinstance(right_marker, dict) else right_marker,
+                )
+            return
+        hidden = _sensitive(left_marker) or _sensitive(right_marker)
+        changes.append(
+            {
+                "name": name,
+                "before": SENSITIVE if hidden else (None if _zero(left) else left),
+                "after": SENSITIVE if hidden else (None if _zero(right) else right),
+            }
+        )
+
+    walk(before, after, "", before_sensitive or {}, after_sensitive or {})
+    return changes
+
+
+def _state_resources(plan: dict) -> list[dict]:
+    """Every managed resource of the refreshed state a refresh-only plan carries (``prior_state``)."""
+    found: list[dict] = []
+
+    def walk(module: dict) -> None:
+        found.extend(r for r in module.get("resources", []) if r.get("mode") == "managed")
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk((plan.get("prior_state") or {}).get("values", {}).get("root_module", {}))
+    return found
+
+
+def _rule_sources(block: dict, self_id: str) -> set[tuple]:
+    """The single permissions a security group block (or rule) grants: one per source."""
+    base = (str(block.get("protocol")), block.get("from_port"), block.get("to_port"))
+    sources = {("cidr", c) for c in block.get("cidr_blocks") or []}
+    sources |= {("ipv6", c) for c in block.get("ipv6_cidr_blocks") or []}
+    sources |= {("prefix", p) for p in block.get("prefix_list_ids") or []}
+    sources |= {("group", g) for g in block.get("security_groups") or []}
+    if block.get("source_security_group_id"):
+        sources.add(("group", block["source_security_group_id"]))
+    if block.get("self"):
+        sources.add(("group", self_id))
+    return {(*base, *source) for source in sources}
+
+
+def _made_by_other_resources(resource_type: str, values: dict, state: list[dict]) -> dict:
+    """``values`` without the parts other resources of the configuration manage.
+
+    AWS reports a security group's rules on the group, a route table's routes on the table, a role's
+    inline policies on the role and an Elastic IP's association on the address, even when separate
+    resources (aws_security_group_rule, aws_route, aws_iam_role_policy, aws_nat_gateway) made them. The
+    owner's state, written before those parts existed, is stale right after the apply that made them, on
+    AWS as on the emulator. Those parts are checked through their own resources; what no resource of the
+    configuration accounts for (a rule added in the console) remains and is reported as drift.
+    """
+    if not values:
+        return values
+    values = dict(values)
+
+    def of_type(kind: str) -> list[dict]:
+        return [resource["values"] for resource in state if resource["type"] == kind]
+
+    if resource_type == "aws_security_group":
+        for direction in ("ingress", "egress"):
+            granted = set()
+            for rule in of_type("aws_security_group_rule"):
+                if rule.get("security_group_id") == values.get("id") and rule.get("type") == direction:
+                    granted |= _rule_sources(rule, values.get("id"))
+            values[direction] = [
+                block
+                for block in values.get(direction) or []
+                if not (_rule_sources(block, values.get("id")) and _rule_sources(block, values.get("id")) <= granted)
+            ]
+    elif resource_type == "aws_route_table":
+        routes = {
+            (r.get("destination_cidr_block") or "", r.get("destination_ipv6_cidr_block") or "")
+            + tuple(r.get(target) or "" for target in _ROUTE_TARGETS)
+            for r in of_type("aws_route")
+            if r.get("route_table_id") == values.get("id")
+        }
+        values["route"] = [
+            block
+            for block in values.get("route") or []
+            if (block.get("cidr_block") or "", block.get("ipv6_cidr_block") or "")
+            + tuple(block.get(target) or "" for target in _ROUTE_TARGETS)
+            not in routes
+        ]
+    elif resource_type == "aws_iam_role":
+        policies = {p.get("name") for p in of_type("aws_iam_role_policy") if p.get("role") == values.get("name")}
+        values["inline_policy"] = [
+            block for block in values.get("inline_policy") or [] if block.get("name") not in policies
+        ]
+        attached = {
+            a.get("policy_arn")
+            for a in of_type("aws_iam_role_policy_attachment")
+            if a.get("role") == values.get("name")
+        }
+        if values.get("managed_policy_arns"):
+            values["managed_policy_arns"] = [arn for arn in values["managed_policy_arns"] if arn not in attached]
+    elif resource_type == "aws_eip":
+        holders = of_type("aws_nat_gateway") + of_type("aws_eip_association")
+        if any(h.get("allocation_id") == values.get("id") for h in holders):
+            for key in _EIP_ASSOCIATION:
+                values.pop(key, None)
+    return values
+
+
+def drifted_resources(plan: dict, redactor: Redactor | None = None) -> list[dict]:
+    """The resource_drift of a refresh-only plan (``show -json``), as ``[{address, type, action, attributes}]``.
+
+    Representation noise (null against an empty value, parts other resources manage, values AWS moves
+    on its own) is left out, so an environment fresh from an apply has no drift.
+    """
+    redactor = redactor or Redactor()
+    state = _state_resources(plan)
+    found = []
+    for entry in plan.get("resource_drift", []):
+        change = entry.get("change", {})
+        actions = change.get("actions", [])
+        if entry.get("mode", "managed") != "managed" or actions in (["no-op"], ["read"]):
+            continue
+        resource_type = entry["type"]
+        if actions == ["delete"] or change.get("after") is None:
+            found.append({"address": entry["address"], "type": resource_type, "action": "delete", "attributes": []})
+            continue
+        before = _made_by_other_resources(resource_type, change.get("before") or {}, state)
+        after = _made_by_other_resources(resource_type, change.get("after") or {}, state)
+        ignored = IGNORED_DRIFT_ATTRIBUTES.get(resource_type, frozenset())
+        attributes = [
+            _redacted(attribute, redactor)
+            for attribute in changed_attributes(
+                before, after, change.get("before_sensitive"), change.get("after_sensitive")
+            )
+            if attribute["name"].split(".", 1)[0] not in ignored
+        ]
+        if attributes:
+            found.append(
+                {"address": entry["address"], "type": resource_type, "action": "update", "attributes": attributes}
+            )
+    return found
+
+
+def _redacted(attribute: dict, redactor: Redactor) -> dict:
+    def clean(value: object) -> object:
+        if isinstance(value, str):
+            return redactor(value)
+        if isinstance(value, (dict, list)):
+            return json.loads(redactor(json.dumps(value)))
+        return value
+
+    return {"name": attribute["name"], "before": clean(attribute["before"]), "after": clean(attribute["after"])}
+
+
+def check_drift(request: RunRequest, toolchain: Toolchain, work_dir: Path, sink: LineSink) -> DriftOutcome:
+    """init + ``plan -refresh-only -detailed-exitcode`` + ``show -json``: how reality left the state.
+
+    Reads only: the plan is never applied, and the state is left as it is.
+    """
+    redactor = Redactor(request.secret_environment.values())
+    sink = masked(sink, redactor)
+    with _workspace(request, work_dir) as workspace:
+        runner = _runner(workspace.root, toolchain, request)
+        runner.init(backend_config=workspace.backend_file, on_line=sink)
+        reported = runner.plan(
+            workspace.plan_file, var_file=workspace.var_file, refresh_only=True, lock_timeout=LOCK_TIMEOUT, on_line=sink
+        )
+        plan = runner.show_plan(workspace.plan_file) if reported else {}
+    resources = drifted_resources(plan, redactor)
+    return DriftOutcome(
+        drifted=bool(resources), resources=resources, reported_by_terraform=len(plan.get("resource_drift", []))
+    )

@@ -16,15 +16,32 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.activity.models import record
 from portal.environments import crypto
-from portal.environments.choices import EnvironmentStatus
-from portal.environments.models import Environment
-from portal.runs.choices import WORKING_STATUSES, EventStream, RunKind, RunStatus
-from portal.runs.models import Run, RunEvent, TransitionError, active_run, environment_status_for, next_queued_run
-from provisioning import engine, toolchain
+from portal.environments.choices import (
+    DRIFT_CHECK_UNDER_WAY,
+    DRIFT_CHECKED_STATUSES,
+    DriftCheckStatus,
+    EnvironmentStatus,
+    Tier,
+)
+from portal.environments.models import DRIFT_CHECK_LOST_AFTER, DriftCheck, Environment, LifecycleError
+from portal.notifications.choices import Event
+from portal.notifications.models import notify
+from portal.runs.choices import FINISHED_STATUSES, WORKING_STATUSES, EventStream, RunKind, RunStatus
+from portal.runs.models import (
+    Run,
+    RunEvent,
+    TransitionError,
+    active_run,
+    environment_status_for,
+    next_queued_run,
+    request_run,
+)
+from provisioning import audit, engine, toolchain
 from provisioning.terraform import TerraformError, TerraformInterrupted
 
 log = logging.getLogger(__name__)
@@ -160,6 +177,7 @@ def _fail_lost(run: Run) -> None:
     run.log(reason)
     _environment_after_failure(run)
     dispatch_on_commit(run.environment_id)
+    _notify_run(Event.RUN_FAILED, run, reason=reason)
 
 
 def _environment_after_failure(run: Run) -> None:
@@ -185,9 +203,12 @@ def _request(run: Run, store: engine.StateStore) -> engine.RunRequest:
     )
 
 
-def approval_reasons(run: Run, summary: dict) -> list[str]:
+def approval_reasons(run: Run, summary: dict, findings: list[dict] | None = None, audit_error: str = "") -> list[str]:
     """Why a plan must wait for an approver (empty: it may apply at once)."""
-    reasons = []
+    if preapproved_by_expiry(run):
+        return []
+    # High-severity security findings (provisioning.audit) stop the automatic apply: a hole is not made.
+    reasons = audit.plan_approval_reasons(findings or [], audit_error)
     if run.environment.tier != "dev":
         reasons.append(f"{run.environment.get_tier_display()} environments need an approver.")
     if summary["stateful_losses"]:
@@ -210,9 +231,15 @@ def _plan_phase(run: Run, writer: EventWriter, heartbeat: Heartbeat, chain: tool
     outcome = engine.plan(
         request, chain, settings.LAUNCHPAD["WORK_DIR"], writer, stop=heartbeat.cancel_requested.is_set
     )
-    reasons = approval_reasons(run, outcome.summary) if outcome.has_changes else []
+    reasons = (
+        approval_reasons(run, outcome.summary, outcome.findings, outcome.audit_error) if outcome.has_changes else []
+    )
+    if outcome.findings or outcome.audit_error:
+        writer("launchpad", audit.plan_check_summary(outcome.findings, outcome.audit_error))
     with transaction.atomic():
-        run.planned(outcome.summary, outcome.has_changes, reasons, crypto.encrypt_bytes(outcome.plan))
+        run.planned(
+            outcome.summary, outcome.has_changes, reasons, crypto.encrypt_bytes(outcome.plan), findings=outcome.findings
+        )
         if run.kind == RunKind.PLAN or not outcome.has_changes:
             writer("launchpad", "No changes to apply." if not outcome.has_changes else "Plan ready.")
             run.succeed()
@@ -220,6 +247,7 @@ def _plan_phase(run: Run, writer: EventWriter, heartbeat: Heartbeat, chain: tool
         elif reasons:
             run.await_approval()
             writer("launchpad", "Waiting for approval: " + " ".join(reasons))
+            _notify_run(Event.RUN_NEEDS_APPROVAL, run, reasons=reasons, plan=_plan_counts(outcome.summary))
         else:
             run.begin_apply()
             Environment.objects.filter(pk=run.environment_id).update(status=environment_status_for(run))
@@ -244,6 +272,8 @@ def _settle_environment(run: Run, outputs: dict | None) -> None:
     if run.kind == RunKind.DESTROY and outputs is not None:
         environment.status, environment.outputs = EnvironmentStatus.DESTROYED, {}
         environment.destroyed_at = timezone.now()
+        expired = environment.expiry_destroy_run_id == run.pk
+        notify(Event.ENVIRONMENT_DESTROYED, environment, run_id=run.pk, expired=expired, requested_by=_requester(run))
     elif outputs is not None:
         environment.status, environment.outputs = EnvironmentStatus.READY, outputs
     environment.save()
@@ -285,6 +315,7 @@ def _record_failure(run: Run, writer: EventWriter, reason: str) -> None:
             _environment_after_failure(run)
         dispatch_on_commit(run.environment_id)
     record("run.failed", run, actor=None, reason=reason[:500])
+    _notify_run(Event.RUN_FAILED, run, reason=reason[:500])
 
 
 @shared_task(ignore_result=True)
@@ -299,3 +330,253 @@ def reap_lost_runs() -> int:
                 _fail_lost(run)
                 lost += 1
     return lost
+
+
+# --- notifications -------------------------------------------------------------------------------
+def _requester(run: Run) -> str:
+    return run.requested_by.get_username() if run.requested_by_id else "launchpad"
+
+
+def _environment_url(environment: Environment, section: str) -> str:
+    return settings.LAUNCHPAD_BASE_URL + reverse("environments:detail", args=[environment.name]) + "#" + section
+
+
+def _plan_counts(summary: dict) -> dict:
+    return {key: summary.get(key, 0) for key in ("add", "change", "destroy", "replace")}
+
+
+def _notify_run(event: str, run: Run, **data) -> None:
+    notify(
+        event,
+        run.environment,
+        run_id=run.pk,
+        kind=run.kind,
+        requested_by=_requester(run),
+        run_url=settings.LAUNCHPAD_BASE_URL + reverse("runs:detail", args=[run.pk]),
+        **data,
+    )
+
+
+# --- expiry --------------------------------------------------------------------------------------
+def preapproved_by_expiry(run: Run) -> bool:
+    """Launchpad's own destroy of an expired non-prod environment waits for no approver.
+
+    Its owner chose the lifetime when creating the environment, was warned before its end and could extend
+    it; at the end, Launchpad asked for this destroy (Environment.expiry_destroy_run). That agreement is the
+    approval, so even the loss of stateful data goes ahead. Never for prod (which never expires either).
+    The waiver is written to the run log and the activity log.
+    """
+    environment = run.environment
+    if not (
+        run.kind == RunKind.DESTROY
+        and run.requested_by_id is None
+        and environment.expiry_destroy_run_id == run.pk
+        and environment.tier != Tier.PROD
+        and environment.has_expired(run.created_at)
+    ):
+        return False
+    reason = (
+        f"Pre-approved by Launchpad: {environment.name} reached the end of the lifetime its owner "
+        f"{environment.owner.get_username()} agreed to ({environment.expires_at:%Y-%m-%d %H:%M} UTC)."
+    )
+    run.log(reason)
+    record("run.preapproved", run, actor=None, reason=reason, environment=environment.name)
+    return True
+
+
+@shared_task(ignore_result=True)
+def expire_environments() -> dict:
+    """Warn owners before a lifetime ends (once), and destroy expired non-prod environments. Runs on a schedule.
+
+    The destroy is a normal destroy run (audited, on the environment's page), asked for once: cancelling it
+    keeps the environment until someone extends or destroys it.
+    """
+    now = timezone.now()
+    warn_from = now + timedelta(hours=settings.LAUNCHPAD_EXPIRY_WARNING_HOURS)
+    candidates = Environment.objects.live().filter(expires_at__isnull=False).exclude(tier=Tier.PROD)
+    warned = destroying = 0
+    for pk in candidates.filter(
+        expiry_warned_at__isnull=True, expires_at__gt=now, expires_at__lte=warn_from
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            environment = Environment.objects.select_for_update().select_related("owner", "blueprint").get(pk=pk)
+            if environment.expiry_warned_at is not None or environment.has_expired(now):
+                continue
+            environment.expiry_warned_at = now
+            environment.save(update_fields=["expiry_warned_at", "updated_at"])
+            expires_at = f"{environment.expires_at:%Y-%m-%d %H:%M} UTC"
+            record("environment.expiry_warned", environment, actor=None, expires_at=environment.expires_at.isoformat())
+            notify(
+                Event.ENVIRONMENT_EXPIRING,
+                environment,
+                expires_at=expires_at,
+                hours_left=round((environment.expires_at - now).total_seconds() / 3600, 1),
+                extend_url=_environment_url(environment, "expiry"),
+            )
+            warned += 1
+    for pk in candidates.filter(expires_at__lte=now, expiry_destroy_run__isnull=True).values_list("pk", flat=True):
+        with transaction.atomic():
+            environment = Environment.objects.select_for_update().select_related("owner", "blueprint").get(pk=pk)
+            if (
+                environment.expiry_destroy_run_id is not None
+                or not environment.has_expired(now)
+                or environment.tier == Tier.PROD
+                or not environment.is_live
+                or environment.runs.filter(kind=RunKind.DESTROY).exclude(status__in=FINISHED_STATUSES).exists()
+            ):
+                continue  # a destroy someone asked for is already on its way
+            run = request_run(environment, RunKind.DESTROY, None)
+            run.log(
+                f"{environment.name} expired at {environment.expires_at:%Y-%m-%d %H:%M} UTC: Launchpad destroys it "
+                "as its owner agreed when choosing its lifetime."
+            )
+            environment.expiry_destroy_run = run
+            environment.save(update_fields=["expiry_destroy_run", "updated_at"])
+            record("environment.expired", environment, actor=None, run_id=run.pk)
+            destroying += 1
+    return {"warned": warned, "destroying": destroying}
+
+
+# --- drift ---------------------------------------------------------------------------------------
+DRIFT_LOG_LIMIT = 200_000
+
+
+class DriftLog:
+    """Collects a drift check's output as text (Terraform's -json events by their message)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.size = 0
+
+    def __call__(self, stream: str, line: str) -> None:
+        data = _json_event(line) if stream == "stdout" else None
+        text = data.get("@message", line) if data else line
+        if self.size < DRIFT_LOG_LIMIT:
+            self.lines.append(text)
+            self.size += len(text) + 1
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)[:DRIFT_LOG_LIMIT]
+
+
+def _claim_drift_check(check_id: int) -> DriftCheck | None:
+    with transaction.atomic():
+        check = DriftCheck.objects.select_for_update().select_related("environment").filter(pk=check_id).first()
+        if check is None or check.status != DriftCheckStatus.QUEUED:
+            return None
+        environment = check.environment
+        busy = environment.runs.exclude(status__in=FINISHED_STATUSES).first()
+        if busy is not None or environment.status not in DRIFT_CHECKED_STATUSES:
+            check.fail(
+                f"{busy.kind.capitalize()} run #{busy.pk} of {environment.name} was under way; drift is checked again "
+                "after it."
+                if busy is not None
+                else f"{environment.name} became {environment.get_status_display().lower()} before the check began."
+            )
+            return None
+        check.start(worker_name())
+    return check
+
+
+def _drift_request(check: DriftCheck, store: engine.StateStore) -> engine.RunRequest:
+    environment = check.environment
+    endpoint = settings.AWS_ENDPOINT_URL
+    return engine.RunRequest(
+        run_id=check.pk,
+        blueprint=environment.blueprint.name,
+        environment=environment.name,
+        region=environment.region,
+        variables=environment.terraform_variables(endpoint),
+        secret_environment=environment.secret_environment(),
+        endpoint=endpoint,
+        state_store=store,
+    )
+
+
+def _drift_signature(resources: list[dict]) -> set[tuple]:
+    return {(r["address"], a["name"]) for r in resources for a in r["attributes"]} | {
+        (r["address"], r["action"]) for r in resources
+    }
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def check_drift(check_id: int) -> None:
+    """Carry out one drift check: a refresh-only plan (never applied); record what drifted, set the status."""
+    check = _claim_drift_check(check_id)
+    if check is None:
+        return
+    environment = check.environment
+    output = DriftLog()
+    try:
+        chain = toolchain.prepare()
+        store = _state_store(output, chain, environment.region)
+        outcome = engine.check_drift(_drift_request(check, store), chain, settings.LAUNCHPAD["WORK_DIR"], output)
+    except Exception as error:  # the check must end failed, never stay "running"
+        if not isinstance(error, (TerraformError, engine.ClientError)):
+            log.exception("drift check %s failed unexpectedly", check_id)
+        reason = engine.Redactor(environment.secrets().values())(f"{error.__class__.__name__}: {error}")
+        with transaction.atomic():
+            check.refresh_from_db()
+            if not check.is_finished:
+                check.fail(reason, output.text)
+        return
+    with transaction.atomic():
+        previous = (
+            environment.drift_checks.filter(status__in=(DriftCheckStatus.CLEAN, DriftCheckStatus.DRIFTED))
+            .exclude(pk=check.pk)
+            .first()
+        )
+        check.finish(outcome.resources, outcome.reported_by_terraform, output.text)
+        locked = Environment.objects.select_for_update().get(pk=environment.pk)
+        # A run asked for since the check began decides the status (it may already have reconciled).
+        if not locked.runs.filter(created_at__gte=check.started_at).exists():
+            status = EnvironmentStatus.DRIFTED if outcome.drifted else EnvironmentStatus.READY
+            if locked.status in DRIFT_CHECKED_STATUSES and locked.status != status:
+                locked.status = status
+                locked.save(update_fields=["status", "updated_at"])
+        record(
+            "drift_check.finished",
+            check,
+            actor=None,
+            environment=environment.name,
+            status=check.status,
+            resources=[resource["address"] for resource in outcome.resources][:50],
+        )
+        known = _drift_signature(previous.resources) if previous is not None else set()
+        if outcome.drifted and _drift_signature(outcome.resources) != known:
+            notify(
+                Event.DRIFT_FOUND,
+                locked,
+                check_id=check.pk,
+                resources=[
+                    {"address": r["address"], "action": r["action"], "attributes": [a["name"] for a in r["attributes"]]}
+                    for r in outcome.resources
+                ],
+                reconcile_url=_environment_url(environment, "drift"),
+            )
+
+
+@shared_task(ignore_result=True)
+def schedule_drift_checks() -> int:
+    """Queue a drift check of every ready or drifted environment with no run under way. Runs on a schedule."""
+    now = timezone.now()
+    for check in DriftCheck.objects.filter(
+        status__in=DRIFT_CHECK_UNDER_WAY, created_at__lt=now - DRIFT_CHECK_LOST_AFTER
+    ):
+        with transaction.atomic():
+            check = DriftCheck.objects.select_for_update().get(pk=check.pk)
+            if not check.is_finished:
+                check.fail("The worker of this check stopped before it finished; it is taken as lost.")
+    # Checked recently (on demand, say): skip until half an interval has passed.
+    recent = now - timedelta(seconds=settings.LAUNCHPAD_DRIFT_INTERVAL_SECONDS / 2)
+    queued = 0
+    for environment in Environment.objects.filter(status__in=DRIFT_CHECKED_STATUSES).exclude(
+        drift_checks__created_at__gte=recent
+    ):
+        try:
+            environment.request_drift_check()
+        except LifecycleError:
+            continue  # a run or a check is under way: the next round checks it
+        queued += 1
+    return queued

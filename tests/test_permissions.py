@@ -15,7 +15,8 @@ from django.core.cache import cache
 from django.urls import get_resolver, resolve
 
 from portal.activity.models import AuditEvent, record
-from portal.environments.models import Environment
+from portal.environments.models import DriftCheck, Environment
+from portal.notifications.models import Webhook
 from portal.runs.models import Run
 from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs, token_for
 
@@ -38,6 +39,8 @@ MATRIX = [
     *expect("GET", "/api/v1/docs/", 200, 200, 200, 200, 200),
     *expect("POST", "/api/v1/auth/token/", 201, 201, 201, 201, 201),
     *expect("GET", "/api/v1/blueprints/", 401, 200, 200, 200, 200),
+    *expect("GET", "/api/v1/status/", 401, 200, 200, 200, 200),
+    *expect("GET", "/api/v1/environments/{env}/status/", 401, 200, 200, 200, 200),
     *expect("GET", "/api/v1/blueprints/sandbox/", 401, 200, 200, 200, 200),
     *expect("GET", "/api/v1/environments/", 401, 200, 200, 200, 200),
     *expect("POST", "/api/v1/environments/", 401, 201, 201, 201, 201),
@@ -58,6 +61,29 @@ MATRIX = [
     *expect("POST", "/api/v1/tokens/", 401, 201, 201, 201, 201),
     *expect("DELETE", "/api/v1/tokens/{own_token}/", 401, 204, 204, 204, 204),
     *expect("DELETE", "/api/v1/tokens/{others_token}/", 401, 404, 404, 404, 404),
+    # Lifecycle and notifications: drift checks are asked by the owner or an admin (409 here: a run is under
+    # way); webhooks are their owner's (and an admin's); e-mail choices are each user's own.
+    *expect("GET", "/api/v1/environments/{env}/drift-checks/", 401, 200, 200, 200, 200),
+    *expect("POST", "/api/v1/environments/{env}/drift-checks/", 401, 409, 403, 403, 409),
+    *expect("GET", "/api/v1/environments/{env}/drift-checks/{drift}/", 401, 200, 200, 200, 200),
+    *expect("POST", "/api/v1/environments/{env}/extend/", 401, 200, 403, 403, 200),
+    *expect("GET", "/api/v1/webhooks/", 401, 200, 200, 200, 200),
+    *expect("POST", "/api/v1/webhooks/", 401, 201, 201, 201, 201),
+    *expect("GET", "/api/v1/webhooks/{webhook}/", 401, 200, 404, 404, 200),
+    *expect("PUT", "/api/v1/webhooks/{webhook}/", 401, 200, 404, 404, 200),
+    *expect("PATCH", "/api/v1/webhooks/{webhook}/", 401, 200, 404, 404, 200),
+    *expect("DELETE", "/api/v1/webhooks/{webhook}/", 401, 204, 404, 404, 204),
+    *expect("GET", "/api/v1/webhooks/{webhook}/deliveries/", 401, 200, 404, 404, 200),
+    *expect("GET", "/api/v1/notification-preferences/", 401, 200, 200, 200, 200),
+    *expect("PUT", "/api/v1/notification-preferences/", 401, 200, 200, 200, 200),
+    # The security audit is for admins only (ids 0: no such finding or audit run, so an admin gets a 404).
+    *expect("GET", "/api/v1/audit/findings/", 401, 403, 403, 403, 200),
+    *expect("GET", "/api/v1/audit/findings/0/", 401, 403, 403, 403, 404),
+    *expect("POST", "/api/v1/audit/findings/0/suppress/", 401, 403, 403, 403, 404),
+    *expect("GET", "/api/v1/audit/runs/", 401, 403, 403, 403, 200),
+    *expect("POST", "/api/v1/audit/runs/", 401, 403, 403, 403, 201),
+    *expect("GET", "/api/v1/audit/runs/0/", 401, 403, 403, 403, 404),
+    *expect("GET", "/api/v1/audit/rules/", 401, 403, 403, 403, 200),
 ]
 
 BODIES = {
@@ -73,6 +99,18 @@ BODIES = {
     ("POST", "/api/v1/runs/{awaiting}/approve/"): {"comment": "matrix"},
     ("POST", "/api/v1/runs/{awaiting}/reject/"): {"comment": "matrix"},
     ("POST", "/api/v1/tokens/"): {"name": "matrix"},
+    ("POST", "/api/v1/environments/{env}/extend/"): {"hours": 1},
+    ("POST", "/api/v1/webhooks/"): {"name": "matrix", "url": "https://93.184.216.34/hook", "events": ["run.failed"]},
+    ("PUT", "/api/v1/webhooks/{webhook}/"): {
+        "name": "matrix",
+        "url": "https://93.184.216.34/hook",
+        "events": ["drift.found"],
+    },
+    ("PATCH", "/api/v1/webhooks/{webhook}/"): {"active": False},
+    ("PUT", "/api/v1/notification-preferences/"): {
+        "events": [{"event": "drift.found", "email": False}],
+        "environments": [],
+    },
 }
 
 
@@ -104,7 +142,18 @@ def world():
         "awaiting": make_run(environment, kind="apply", status="awaiting_approval").pk,
         "audit": record("environment.created", environment, actor=users["owner"]).pk,
         "others_token": stranger.api_tokens.get().pk,
+        "drift": DriftCheck.objects.create(environment=environment, status="clean").pk,
+        "webhook": owned_webhook(users["owner"], environment).pk,
     }
+
+
+def owned_webhook(owner, environment) -> Webhook:
+    webhook = Webhook(
+        owner=owner, environment=environment, name="owned", url="https://93.184.216.34/", events=["run.failed"]
+    )
+    webhook.set_secret()
+    webhook.save()
+    return webhook
 
 
 def fill(template, values: dict):

@@ -11,9 +11,24 @@ class EnvironmentStatus(models.TextChoices):
     NEW = "new", "New (never applied)"
     PROVISIONING = "provisioning", "Provisioning"
     READY = "ready", "Ready"
+    # A drift check found resources changed outside Terraform; an apply (or undoing the change) reconciles.
+    DRIFTED = "drifted", "Drifted"
     FAILED = "failed", "Failed"
     DESTROYING = "destroying", "Destroying"
     DESTROYED = "destroyed", "Destroyed"
+
+
+class DriftCheckStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Checking"
+    CLEAN = "clean", "No drift"
+    DRIFTED = "drifted", "Drift found"
+    FAILED = "failed", "Failed"
+
+
+DRIFT_CHECK_UNDER_WAY = (DriftCheckStatus.QUEUED, DriftCheckStatus.RUNNING)
+# Environments whose drift is worth checking: applied, and not being changed or removed right now.
+DRIFT_CHECKED_STATUSES = (EnvironmentStatus.READY, EnvironmentStatus.DRIFTED)
 
 
 # Statuses of an environment whose resources may exist (they count for CIDR overlap).
@@ -21,6 +36,7 @@ LIVE_STATUSES = (
     EnvironmentStatus.NEW,
     EnvironmentStatus.PROVISIONING,
     EnvironmentStatus.READY,
+    EnvironmentStatus.DRIFTED,
     EnvironmentStatus.FAILED,
     EnvironmentStatus.DESTROYING,
 )

@@ -9,7 +9,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from portal.environments.choices import REGIONS, EnvironmentStatus, Tier
-from portal.environments.models import Blueprint, validate_environment
+from portal.environments.models import (
+    MAX_LIFETIME_HOURS,
+    Blueprint,
+    default_lifetime_hours,
+    expiry_for,
+    validate_environment,
+)
 
 VARIABLE_PREFIX = "var_"
 # Types edited as JSON: every collection and structural Terraform type, and "any".
@@ -75,6 +81,14 @@ class EnvironmentForm(forms.Form):
     )
     tier = forms.ChoiceField(choices=Tier.choices, initial=Tier.DEV)
     region = forms.ChoiceField(choices=[(region, region) for region in REGIONS], initial="eu-west-1")
+    lifetime_hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_LIFETIME_HOURS,
+        label="Lifetime (hours)",
+        help_text="Launchpad destroys the environment after this long; you are warned before and can extend it. "
+        "Empty: it lives until someone destroys it. Production environments never expire.",
+    )
     apply = forms.BooleanField(
         required=False,
         initial=True,
@@ -86,6 +100,7 @@ class EnvironmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.blueprint = blueprint
         self.variables = blueprint.user_variables
+        self.fields["lifetime_hours"].initial = default_lifetime_hours(blueprint, Tier.DEV)
         for variable in self.variables:
             self.fields[variable_field_name(variable["name"])] = variable_field(variable)
 
@@ -93,7 +108,7 @@ class EnvironmentForm(forms.Form):
         return [self[variable_field_name(variable["name"])] for variable in self.variables]
 
     def definition_fields(self) -> list[forms.BoundField]:
-        return [self["name"], self["tier"], self["region"]]
+        return [self["name"], self["tier"], self["region"], self["lifetime_hours"]]
 
     def chosen_variables(self) -> dict:
         """The values that differ from the blueprint's defaults (required ones always): what the API would get."""
@@ -123,6 +138,11 @@ class EnvironmentForm(forms.Form):
             )
         except ValidationError as error:
             self.add_definition_errors(error)
+        if "lifetime_hours" in cleaned:
+            try:
+                expiry_for(self.blueprint, cleaned["tier"], cleaned["lifetime_hours"])
+            except ValidationError as error:
+                self.add_definition_errors(error)
         return cleaned
 
     def add_definition_errors(self, error: ValidationError) -> None:
@@ -134,7 +154,7 @@ class EnvironmentForm(forms.Form):
                     self.add_error(field, message)
 
     def _field_for(self, key: str, message: str) -> str | None:
-        if key in ("name", "tier", "region"):
+        if key in ("name", "tier", "region", "lifetime_hours"):
             return key
         if variable_field_name(key) in self.fields:
             return variable_field_name(key)
@@ -197,3 +217,9 @@ class DestroyConfirmationForm(forms.Form):
                 f"That is not the name of this environment: type {self.environment.name} exactly to destroy it."
             )
         return typed
+
+
+class ExtendForm(forms.Form):
+    """The environment page's extend form: more hours before Launchpad destroys the environment."""
+
+    hours = forms.IntegerField(min_value=1, max_value=MAX_LIFETIME_HOURS, initial=24, label="Extend by (hours)")

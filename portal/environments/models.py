@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,10 +13,27 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from portal.environments import crypto
-from portal.environments.choices import LIVE_STATUSES, REGIONS, EnvironmentStatus, Tier
+from portal.environments.choices import (
+    DRIFT_CHECK_UNDER_WAY,
+    DRIFT_CHECKED_STATUSES,
+    LIVE_STATUSES,
+    REGIONS,
+    DriftCheckStatus,
+    EnvironmentStatus,
+    Tier,
+)
+from portal.runs.choices import FINISHED_STATUSES
 from provisioning.blueprints import VariableValueError, check_value, list_blueprints, read_blueprint
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{2,19}$")
+MAX_LIFETIME_HOURS = 720  # 30 days: a longer-lived environment is not a sandbox, and has no expiry at all
+DEFAULT_LIFETIME = object()  # "the blueprint's default lifetime", as opposed to None: "never expires"
+# A drift check still queued or running after this long lost its worker: it blocks nothing and is failed.
+DRIFT_CHECK_LOST_AFTER = timedelta(minutes=20)
+
+
+class LifecycleError(RuntimeError):
+    """A lifecycle action (drift check, extension) is refused; the message says why, for the user."""
 
 
 class Blueprint(models.Model):
@@ -99,6 +117,13 @@ class Environment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     destroyed_at = models.DateTimeField(null=True, blank=True)
+    # Set from the lifetime the owner chose at creation; Launchpad destroys the environment then.
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    # The destroy run Launchpad asked for when the lifetime ended (asked once; extending clears it).
+    expiry_destroy_run = models.ForeignKey(
+        "runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     objects = EnvironmentQuerySet.as_manager()
 
@@ -149,6 +174,135 @@ class Environment(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    # --- lifetime --------------------------------------------------------------------------
+    def has_expired(self, moment: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (moment or timezone.now())
+
+    def extend(self, hours: int, user, request=None) -> None:
+        """Push the end of the lifetime ``hours`` further (from now, if it has already passed); audited."""
+        from portal.activity.models import record
+
+        _check_hours(hours, "hours")
+        if self.expires_at is None:
+            raise LifecycleError(f"{self.name} has no lifetime: it does not expire, so there is nothing to extend.")
+        if self.status in (EnvironmentStatus.DESTROYING, EnvironmentStatus.DESTROYED):
+            raise LifecycleError(f"{self.name} is {self.get_status_display().lower()}: its lifetime cannot change.")
+        run = self.expiry_destroy_run
+        if run is not None and not run.is_finished:
+            raise LifecycleError(
+                f"{self.name} expired and Launchpad's destroy run #{run.pk} is under way: cancel that run first "
+                "to keep the environment, then extend it."
+            )
+        now = timezone.now()
+        expires_at = max(self.expires_at, now) + timedelta(hours=hours)
+        if expires_at > now + timedelta(hours=MAX_LIFETIME_HOURS):
+            raise LifecycleError(
+                f"{self.name} would then live until {expires_at:%Y-%m-%d %H:%M} UTC: an environment may be given "
+                f"at most {MAX_LIFETIME_HOURS} hours from now."
+            )
+        previous = self.expires_at
+        self.expires_at, self.expiry_warned_at, self.expiry_destroy_run = expires_at, None, None
+        self.save(update_fields=["expires_at", "expiry_warned_at", "expiry_destroy_run", "updated_at"])
+        record(
+            "environment.extended",
+            self,
+            actor=user,
+            request=request,
+            hours=hours,
+            previous_expires_at=previous.isoformat(),
+            expires_at=expires_at.isoformat(),
+        )
+
+    # --- drift -----------------------------------------------------------------------------
+    def last_drift_check(self) -> DriftCheck | None:
+        return self.drift_checks.order_by("-created_at", "-id").first()
+
+    def request_drift_check(self, user=None, request=None) -> DriftCheck:
+        """Queue a drift check (a refresh-only plan; it never applies), run by a worker after commit."""
+        from portal.activity.models import record
+        from provisioning.tasks import check_drift
+
+        if self.status not in DRIFT_CHECKED_STATUSES:
+            raise LifecycleError(
+                f"{self.name} is {self.get_status_display().lower()}: drift is checked on applied environments "
+                "(ready or drifted)."
+            )
+        busy = self.runs.exclude(status__in=FINISHED_STATUSES).first()
+        if busy is not None:
+            raise LifecycleError(
+                f"{busy.kind.capitalize()} run #{busy.pk} of {self.name} is under way: check drift after it ends."
+            )
+        under_way = self.drift_checks.filter(
+            status__in=DRIFT_CHECK_UNDER_WAY, created_at__gte=timezone.now() - DRIFT_CHECK_LOST_AFTER
+        ).first()
+        if under_way is not None:
+            raise LifecycleError(f"Drift check #{under_way.pk} of {self.name} is already under way.")
+        with transaction.atomic():
+            check = DriftCheck.objects.create(environment=self, requested_by=user)
+            record("drift_check.requested", check, actor=user, request=request, environment=self.name)
+            transaction.on_commit(lambda: check_drift.delay(check.pk))
+        return check
+
+
+class DriftCheck(models.Model):
+    """One drift check of an environment: a refresh-only plan, what it found, who or what asked for it."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="drift_checks")
+    status = models.CharField(max_length=10, choices=DriftCheckStatus.choices, default=DriftCheckStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="drift_checks"
+    )
+    resources = models.JSONField(
+        default=list, blank=True, help_text="[{address, type, action, attributes: [{name, before, after}]}]"
+    )
+    reported_by_terraform = models.PositiveIntegerField(
+        default=0, help_text="Objects Terraform listed as changed, before representation noise was left out."
+    )
+    error = models.TextField(blank=True)
+    log = models.TextField(blank=True, help_text="Terraform's output, secrets masked.")
+    worker = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"drift check #{self.pk} of {self.environment.name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in DRIFT_CHECK_UNDER_WAY
+
+    @property
+    def attribute_count(self) -> int:
+        return sum(len(resource["attributes"]) for resource in self.resources)
+
+    def _require(self, *allowed: str, action: str) -> None:
+        if self.status not in allowed:
+            raise LifecycleError(f"Cannot {action} drift check #{self.pk}: it is {self.get_status_display().lower()}.")
+
+    def start(self, worker: str) -> None:
+        self._require(DriftCheckStatus.QUEUED, action="start")
+        self.status, self.worker, self.started_at = DriftCheckStatus.RUNNING, worker, timezone.now()
+        self.save(update_fields=["status", "worker", "started_at"])
+
+    def finish(self, resources: list[dict], reported_by_terraform: int, log: str) -> None:
+        """Record what the refresh-only plan found: drifted when any resource is left after the noise."""
+        self._require(DriftCheckStatus.RUNNING, action="finish")
+        self.status = DriftCheckStatus.DRIFTED if resources else DriftCheckStatus.CLEAN
+        self.resources, self.reported_by_terraform, self.log = resources, reported_by_terraform, log
+        self.finished_at = timezone.now()
+        self.save(update_fields=["status", "resources", "reported_by_terraform", "log", "finished_at"])
+
+    def fail(self, reason: str, log: str = "") -> None:
+        if self.is_finished:
+            raise LifecycleError(f"Drift check #{self.pk} already {self.status}.")
+        self.status, self.error, self.finished_at = DriftCheckStatus.FAILED, reason[:4000], timezone.now()
+        self.log = log or self.log
+        self.save(update_fields=["status", "error", "log", "finished_at"])
 
 
 def validate_environment(
@@ -227,12 +381,67 @@ def _cidr_problem(cidr, region: str, exclude: Environment | None) -> str | None:
     return None
 
 
+def _check_hours(hours, field: str) -> None:
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_LIFETIME_HOURS:
+        raise ValidationError({field: [f"Give a whole number of hours from 1 to {MAX_LIFETIME_HOURS}."]})
+
+
+def default_lifetime_hours(blueprint: Blueprint, tier: str) -> int | None:
+    """The lifetime an environment gets when its owner names none: per blueprint (sandbox: 72 h); prod none."""
+    if tier == Tier.PROD:
+        return None
+    return settings.LAUNCHPAD_DEFAULT_LIFETIME_HOURS.get(blueprint.name)
+
+
+def expiry_for(blueprint: Blueprint, tier: str, lifetime_hours=DEFAULT_LIFETIME, now: datetime | None = None):
+    """When an environment created ``now`` with ``lifetime_hours`` ends (None: never).
+
+    Production environments never expire: a lifetime for one is refused rather than ignored.
+    """
+    if lifetime_hours is DEFAULT_LIFETIME:
+        lifetime_hours = default_lifetime_hours(blueprint, tier)
+    if lifetime_hours is None:
+        return None
+    if tier == Tier.PROD:
+        raise ValidationError(
+            {
+                "lifetime_hours": [
+                    "Production environments never expire: leave the lifetime empty for a prod environment."
+                ]
+            }
+        )
+    _check_hours(lifetime_hours, "lifetime_hours")
+    return (now or timezone.now()) + timedelta(hours=lifetime_hours)
+
+
 @transaction.atomic
-def create_environment(*, name, blueprint, tier, region, variables, owner) -> Environment:
-    """Validate and create an environment (nothing is written when the definition is invalid)."""
-    variables = validate_environment(name=name, blueprint=blueprint, tier=tier, region=region, variables=variables)
+def create_environment(
+    *, name, blueprint, tier, region, variables, owner, lifetime_hours=DEFAULT_LIFETIME
+) -> Environment:
+    """Validate and create an environment (nothing is written when the definition is invalid).
+
+    ``lifetime_hours`` (default: the blueprint's, 72 h for a sandbox) sets when Launchpad destroys it; None
+    keeps it until someone destroys it.
+    """
+    errors: dict[str, list[str]] = {}
+    try:
+        variables = validate_environment(name=name, blueprint=blueprint, tier=tier, region=region, variables=variables)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    try:
+        expires_at = expiry_for(blueprint, tier, lifetime_hours)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
     environment = Environment(
-        name=name, blueprint=blueprint, tier=tier, region=region, owner=owner, variables=variables
+        name=name,
+        blueprint=blueprint,
+        tier=tier,
+        region=region,
+        owner=owner,
+        variables=variables,
+        expires_at=expires_at,
     )
     environment.ensure_secrets()
     try:

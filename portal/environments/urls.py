@@ -11,4 +11,6 @@ urlpatterns = [
     path("environments/<slug:name>/live/", views.environment_live, name="live"),
     path("environments/<slug:name>/runs/", views.environment_request_run, name="request-run"),
     path("environments/<slug:name>/destroy/", views.environment_destroy, name="destroy"),
+    path("environments/<slug:name>/drift/", views.environment_check_drift, name="check-drift"),
+    path("environments/<slug:name>/extend/", views.environment_extend, name="extend"),
 ]

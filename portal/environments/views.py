@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,11 +12,12 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.activity.models import record
-from portal.environments.forms import DestroyConfirmationForm, EnvironmentFilterForm, EnvironmentForm
-from portal.environments.models import Blueprint, Environment, create_environment
+from portal.environments.forms import DestroyConfirmationForm, EnvironmentFilterForm, EnvironmentForm, ExtendForm
+from portal.environments.models import Blueprint, Environment, LifecycleError, create_environment
 from portal.permissions import can_change_environment
 from portal.runs.choices import FINISHED_STATUSES, RunKind, RunStatus
 from portal.runs.models import Run, TransitionError, request_run
@@ -73,6 +75,7 @@ def environment_new(request):
                     region=form.cleaned_data["region"],
                     variables=form.chosen_variables(),
                     owner=request.user,
+                    lifetime_hours=form.cleaned_data["lifetime_hours"],
                 )
                 record("environment.created", environment, request=request, blueprint=blueprint.name)
                 run = (
@@ -92,10 +95,17 @@ def environment_new(request):
 def _environment_context(request, environment: Environment) -> dict:
     runs = list(environment.runs.select_related("requested_by", "approved_by")[:20])
     declared = environment.blueprint.user_variables
+    drift_check = environment.last_drift_check()
     return {
         "environment": environment,
         "runs": runs,
-        "live": any(run.status not in FINISHED_STATUSES for run in runs),
+        "live": any(run.status not in FINISHED_STATUSES for run in runs)
+        or (drift_check is not None and not drift_check.is_finished),
+        "drift_check": drift_check,
+        "drifted_resources": _drifted_resources(drift_check),
+        "drift_interval_hours": round(settings.LAUNCHPAD_DRIFT_INTERVAL_SECONDS / 3600, 1),
+        "expired": environment.has_expired(),
+        "extend_form": ExtendForm(),
         "outputs": [_output(name, value) for name, value in sorted(environment.outputs.items())],
         "variables": [
             {
@@ -108,6 +118,26 @@ def _environment_context(request, environment: Environment) -> dict:
         ],
         "can_change": can_change_environment(request.user, environment),
     }
+
+
+def _drifted_resources(check) -> list[dict]:
+    """A drift check's resources with each value written as Terraform would ("(unset)" for none)."""
+    if check is None:
+        return []
+    return [
+        {
+            **resource,
+            "attributes": [
+                {
+                    "name": attribute["name"],
+                    "before": "(unset)" if attribute["before"] is None else _shown(attribute["before"]),
+                    "after": "(unset)" if attribute["after"] is None else _shown(attribute["after"]),
+                }
+                for attribute in resource["attributes"]
+            ],
+        }
+        for resource in check.resources
+    ]
 
 
 def _shown(value) -> str:
@@ -187,3 +217,37 @@ def environment_destroy(request, name: str):
     return render(
         request, "environments/environment_destroy.html", {"environment": environment, "form": form}, status=status
     )
+
+
+@login_required
+@require_POST
+def environment_check_drift(request, name: str):
+    """The "Check drift now" button: a refresh-only plan, queued; its result appears on the page."""
+    environment = _changeable(request, name)
+    try:
+        environment.request_drift_check(request.user, request)
+    except LifecycleError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Drift check of {environment.name} queued: the result appears below.")
+    return redirect(reverse("environments:detail", args=[environment.name]) + "#drift")
+
+
+@login_required
+@require_POST
+def environment_extend(request, name: str):
+    """The extend form: more hours before Launchpad destroys the environment (owner or admin)."""
+    environment = _changeable(request, name)
+    form = ExtendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("hours", ["Give a number of hours."])))
+    else:
+        try:
+            environment.extend(form.cleaned_data["hours"], request.user, request)
+        except (LifecycleError, ValidationError) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            messages.success(
+                request, f"{environment.name} now lives until {environment.expires_at:%Y-%m-%d %H:%M} UTC."
+            )
+    return redirect(reverse("environments:detail", args=[environment.name]) + "#expiry")

@@ -18,6 +18,12 @@ class TransitionError(RuntimeError):
     """The run is not in a status that allows this; the message says why, for the user."""
 
 
+HIGH_FINDINGS_NEED_ADMIN = "The plan has high-severity security findings: only an admin can approve it."
+HIGH_FINDINGS_NEED_JUSTIFICATION = (
+    "The plan has high-severity security findings: write why they are acceptable to approve it."
+)
+
+
 class Run(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=10, choices=RunKind.choices)
@@ -33,6 +39,8 @@ class Run(models.Model):
     needs_approval = models.BooleanField(default=False)
     approval_reasons = models.JSONField(default=list, blank=True)
     plan_summary = models.JSONField(default=dict, blank=True)
+    # The security check's findings on the plan (provisioning.audit), shown in the plan review.
+    plan_findings = models.JSONField(default=list, blank=True)
     has_changes = models.BooleanField(null=True)
     # The saved plan, Fernet-encrypted (it holds variable values): any worker can apply it.
     encrypted_plan = models.BinaryField(null=True, blank=True, editable=False)
@@ -60,6 +68,24 @@ class Run(models.Model):
     def approved(self) -> bool:
         return self.approved_at is not None
 
+    @property
+    def high_plan_findings(self) -> list[dict]:
+        """Plan findings of high severity: only an admin may approve such a plan, with a justification."""
+        from provisioning.audit import high_findings
+
+        return high_findings(self.plan_findings or [])
+
+    def overridden_findings_record(self, approve: bool) -> dict:
+        """For the activity log of an approval: the high-severity plan findings the approver accepted."""
+        if not (approve and self.high_plan_findings):
+            return {}
+        return {
+            "overridden_findings": [
+                f"{finding['rule_id']} on {finding.get('address') or finding.get('resource_id')}"
+                for finding in self.high_plan_findings
+            ]
+        }
+
     def log(self, message: str, stream: str = EventStream.LAUNCHPAD, data: dict | None = None) -> RunEvent:
         """Append one event after the last one."""
         return RunEvent.append(self, [(stream, message, data)])[0]
@@ -81,13 +107,23 @@ class Run(models.Model):
         self.started_at = self.started_at or now
         self._save("status", "worker", "heartbeat_at", "started_at")
 
-    def planned(self, summary: dict, has_changes: bool, reasons: list[str], plan: bytes | None) -> None:
-        """The plan is ready: keep it, and say whether an approver must look at it."""
+    def planned(
+        self,
+        summary: dict,
+        has_changes: bool,
+        reasons: list[str],
+        plan: bytes | None,
+        findings: list[dict] | None = None,
+    ) -> None:
+        """The plan is ready: keep it and its security findings, and say whether an approver must look at it."""
         self._require(RunStatus.RUNNING, action="record the plan of")
         self.plan_summary, self.has_changes = summary, has_changes
         self.approval_reasons, self.needs_approval = reasons, bool(reasons)
+        self.plan_findings = findings or []
         self.encrypted_plan = plan
-        self._save("plan_summary", "has_changes", "approval_reasons", "needs_approval", "encrypted_plan")
+        self._save(
+            "plan_summary", "has_changes", "approval_reasons", "needs_approval", "plan_findings", "encrypted_plan"
+        )
 
     def await_approval(self) -> None:
         self._require(RunStatus.RUNNING, action="ask approval for")
@@ -101,14 +137,22 @@ class Run(models.Model):
         self._save("status")
 
     def approve(self, user, comment: str = "") -> None:
-        """An approver other than the requester accepts the plan; the run queues for its apply."""
-        from portal.accounts.roles import is_approver
+        """An approver other than the requester accepts the plan; the run queues for its apply.
+
+        A plan with high-severity security findings is approved only by an admin, with a written justification.
+        """
+        from portal.accounts.roles import is_admin, is_approver
 
         self._require(RunStatus.AWAITING_APPROVAL, action="approve")
         if not is_approver(user):
             raise TransitionError("Only approvers can approve runs.")
         if self.requested_by_id == user.pk:
             raise TransitionError("A run must be approved by someone other than the person who asked for it.")
+        if self.high_plan_findings:
+            if not is_admin(user):
+                raise TransitionError(HIGH_FINDINGS_NEED_ADMIN)
+            if not comment.strip():
+                raise TransitionError(HIGH_FINDINGS_NEED_JUSTIFICATION)
         self.status, self.approved_by, self.approved_at = RunStatus.QUEUED, user, timezone.now()
         self.review_comment = comment
         self._save("status", "approved_by", "approved_at", "review_comment")

@@ -10,12 +10,14 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.accounts.roles import is_approver
+from portal.accounts.roles import is_admin, is_approver
 from portal.activity.models import record
+from portal.audit.evidence import evidence_lines
 from portal.permissions import can_change_environment
 from portal.runs.choices import RunKind, RunStatus
 from portal.runs.forms import ReviewForm
-from portal.runs.models import Run, TransitionError
+from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, TransitionError
+from provisioning.audit.rules import RULES
 from provisioning.tasks import dispatch_on_commit
 
 # Lines sent per poll of the log: a long log arrives in a few polls instead of one huge response.
@@ -50,15 +52,33 @@ def apply_progress(run: Run) -> dict | None:
 def review_context(request, run: Run) -> dict:
     requester = run.requested_by_id == request.user.pk
     awaiting = run.status == RunStatus.AWAITING_APPROVAL
+    can_review = awaiting and is_approver(request.user) and not requester
+    # High-severity security findings: an admin approves, with a written justification (Run.approve).
+    security_hold = bool(run.high_plan_findings)
     return {
-        "can_review": awaiting and is_approver(request.user) and not requester,
+        "can_review": can_review,
+        "can_approve": can_review and (not security_hold or is_admin(request.user)),
+        "security_hold": security_hold,
+        "security_hold_sentence": HIGH_FINDINGS_NEED_ADMIN,
         "self_approval_refused": awaiting and is_approver(request.user) and requester,
         "can_cancel": _can_cancel(request.user, run)
         and (run.status in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL, RunStatus.RUNNING))
         and not run.cancel_requested,
-        "review_form": ReviewForm(),
+        "review_form": _review_form(security_hold),
         "self_approval_sentence": SELF_APPROVAL_REFUSED,
     }
+
+
+def _review_form(security_hold: bool) -> ReviewForm:
+    form = ReviewForm()
+    if security_hold:
+        # Rejecting still needs no words; approving over high-severity findings does (Run.approve checks it).
+        form.fields["comment"].label = "Comment or justification"
+        form.fields["comment"].help_text = (
+            "To approve: why the high-severity findings below are acceptable. Kept with the run and in the "
+            "activity log."
+        )
+    return form
 
 
 def _can_cancel(user, run: Run) -> bool:
@@ -88,8 +108,21 @@ def _live_context(request, run: Run) -> dict:
         "progress": apply_progress(run),
         "summary": summary,
         "resources": resources,
+        "plan_findings": plan_findings(run),
         **review_context(request, run),
     }
+
+
+def plan_findings(run: Run) -> list[dict]:
+    """The security check's findings on the plan, with each rule's reasons and the evidence lines to show."""
+    return [
+        {
+            **finding,
+            "rule": RULES.get(finding.get("rule_id")),
+            "lines": evidence_lines(finding.get("evidence"), finding.get("pointers") or []),
+        }
+        for finding in run.plan_findings or []
+    ]
 
 
 @login_required
@@ -152,7 +185,13 @@ def run_review(request, pk: int, decision: str):
                 f"{'Approved' if approve else 'Rejected'} by {request.user.get_username()}."
                 + (f" {comment}" if comment else "")
             )
-            record("run.approved" if approve else "run.rejected", run, request=request, comment=comment)
+            record(
+                "run.approved" if approve else "run.rejected",
+                run,
+                request=request,
+                comment=comment,
+                **run.overridden_findings_record(approve),
+            )
             dispatch_on_commit(run.environment_id)
     except TransitionError as error:
         messages.error(request, str(error))

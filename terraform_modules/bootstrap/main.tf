@@ -45,11 +45,33 @@ resource "aws_iam_role" "api_gateway_logging" {
   tags = { Purpose = "launchpad-api-gateway-logging", ManagedBy = "terraform" }
 }
 
-resource "aws_iam_role_policy_attachment" "api_gateway_logging" {
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+# What AWS's managed AmazonAPIGatewayPushToCloudWatchLogs allows, scoped to this account's and
+# region's log groups instead of "*".
+resource "aws_iam_role_policy" "api_gateway_logging" {
   count = var.manage_api_gateway_logging_role ? 1 : 0
 
-  role       = aws_iam_role.api_gateway_logging[0].name
-  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+  name = "push-to-cloudwatch-logs"
+  role = aws_iam_role.api_gateway_logging[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect = "Allow"
+      Action = [
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+        "logs:GetLogEvents",
+        "logs:FilterLogEvents",
+      ]
+      Resource = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:*"
+    }]
+  })
 }
 
 resource "aws_api_gateway_account" "this" {
@@ -57,5 +79,5 @@ resource "aws_api_gateway_account" "this" {
 
   cloudwatch_role_arn = aws_iam_role.api_gateway_logging[0].arn
 
-  depends_on = [aws_iam_role_policy_attachment.api_gateway_logging]
+  depends_on = [aws_iam_role_policy.api_gateway_logging]
 }

@@ -7,6 +7,11 @@ from collections.abc import Callable
 from provisioning import aws
 
 
+def _paged(service: str, operation: str, key: str) -> list[dict]:
+    """Every item of a list call, all pages."""
+    return [item for page in aws.client(service).get_paginator(operation).paginate() for item in page[key]]
+
+
 def _ec2(kind: str, call: str, key: str, id_key: str, live: Callable[[dict], bool] = lambda item: True):
     def find(environment: str) -> list[str]:
         filters = [{"Name": "tag:Environment", "Values": [environment]}]
@@ -51,11 +56,11 @@ _NAMED: list[tuple[str, Callable[[], list[str]]]] = [
         lambda: [r["repositoryName"] for r in aws.client("ecr").describe_repositories()["repositories"]],
     ),
     ("ecs cluster", lambda: _ecs_clusters("")),
-    ("iam role", lambda: [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]]),
-    ("secret", lambda: [s["Name"] for s in aws.client("secretsmanager").list_secrets()["SecretList"]]),
-    ("ssm parameter", lambda: [p["Name"] for p in aws.client("ssm").describe_parameters()["Parameters"]]),
-    ("log group", lambda: [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]]),
-    ("alarm", lambda: [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]]),
+    ("iam role", lambda: [r["RoleName"] for r in _paged("iam", "list_roles", "Roles")]),
+    ("secret", lambda: [s["Name"] for s in _paged("secretsmanager", "list_secrets", "SecretList")]),
+    ("ssm parameter", lambda: [p["Name"] for p in _paged("ssm", "describe_parameters", "Parameters")]),
+    ("log group", lambda: [g["logGroupName"] for g in _paged("logs", "describe_log_groups", "logGroups")]),
+    ("alarm", lambda: [a["AlarmName"] for a in _paged("cloudwatch", "describe_alarms", "MetricAlarms")]),
     ("dashboard", lambda: [d["DashboardName"] for d in aws.client("cloudwatch").list_dashboards()["DashboardEntries"]]),
     ("dynamodb table", lambda: aws.client("dynamodb").list_tables()["TableNames"]),
     (

@@ -110,7 +110,12 @@ def record(blueprint: str, figures: dict) -> None:
 def assert_least_privilege(prefix: str) -> None:
     """Our roles' inline policies: no '*' or 'service:*' action, no '*' resource on a write action."""
     iam = aws.client("iam")
-    roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(prefix)]
+    roles = [
+        r["RoleName"]
+        for page in iam.get_paginator("list_roles").paginate()
+        for r in page["Roles"]
+        if r["RoleName"].startswith(prefix)
+    ]
     assert len(roles) >= 3, roles
     read_only_on_star = {"ecr:GetAuthorizationToken"}
     for role in roles:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.environments.choices import REGIONS, Tier
-from portal.environments.models import Blueprint, Environment
+from portal.environments.models import MAX_LIFETIME_HOURS, Blueprint, DriftCheck, Environment
 
 
 class BlueprintVariableSerializer(serializers.Serializer):
@@ -31,6 +32,63 @@ class LastRunSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class DriftedAttributeSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        help_text="The attribute, dotted through objects: visibility_timeout_seconds, tags.Owner."
+    )
+    before = serializers.JSONField(allow_null=True, help_text="In Terraform's state.")
+    after = serializers.JSONField(allow_null=True, help_text="In AWS now.")
+
+
+class DriftedResourceSerializer(serializers.Serializer):
+    address = serializers.CharField()
+    type = serializers.CharField()
+    action = serializers.ChoiceField(
+        choices=["update", "delete"], help_text="update: attributes changed; delete: the resource is gone."
+    )
+    attributes = DriftedAttributeSerializer(many=True)
+
+
+class DriftCheckSerializer(serializers.ModelSerializer):
+    environment = serializers.CharField(source="environment.name", read_only=True)
+    requested_by = serializers.SerializerMethodField()
+    resources = DriftedResourceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DriftCheck
+        fields = [
+            "id",
+            "environment",
+            "status",
+            "requested_by",
+            "resources",
+            "reported_by_terraform",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_requested_by(self, check) -> str:
+        """Who asked; "launchpad" for the schedule."""
+        return check.requested_by.get_username() if check.requested_by_id else "launchpad"
+
+
+class DriftCheckDetailSerializer(DriftCheckSerializer):
+    class Meta(DriftCheckSerializer.Meta):
+        fields = [*DriftCheckSerializer.Meta.fields, "log"]
+        read_only_fields = fields
+
+
+class ExtendSerializer(serializers.Serializer):
+    hours = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_LIFETIME_HOURS,
+        help_text="Hours added to the lifetime (counted from now when it has already ended).",
+    )
+
+
 class EnvironmentSerializer(serializers.ModelSerializer):
     blueprint = serializers.SlugRelatedField(slug_field="name", queryset=Blueprint.objects.filter(available=True))
     owner = serializers.CharField(source="owner.username", read_only=True)
@@ -41,6 +99,16 @@ class EnvironmentSerializer(serializers.ModelSerializer):
     apply = serializers.BooleanField(
         write_only=True, default=True, help_text="Queue an apply run right away (default true)."
     )
+    lifetime_hours = serializers.IntegerField(
+        write_only=True,
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_LIFETIME_HOURS,
+        help_text="Hours until Launchpad destroys the environment (default: 72 for a sandbox, none for other "
+        "blueprints; null: no expiry). Refused for prod, which never expires.",
+    )
+    last_drift_check = serializers.SerializerMethodField()
 
     class Meta:
         model = Environment
@@ -57,15 +125,23 @@ class EnvironmentSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "destroyed_at",
+            "expires_at",
+            "last_drift_check",
             "apply",
+            "lifetime_hours",
         ]
-        read_only_fields = ["status", "outputs", "created_at", "updated_at", "destroyed_at"]
+        read_only_fields = ["status", "outputs", "created_at", "updated_at", "destroyed_at", "expires_at"]
         # Name uniqueness is checked with the rest of the definition, in one 400.
         extra_kwargs = {"name": {"validators": []}}
 
     def get_last_run(self, environment) -> dict | None:
         run = environment.runs.order_by("-created_at", "-id").first()
         return LastRunSerializer(run).data if run else None
+
+    @extend_schema_field(DriftCheckSerializer(allow_null=True))
+    def get_last_drift_check(self, environment):
+        check = environment.last_drift_check()
+        return DriftCheckSerializer(check).data if check else None
 
 
 class EnvironmentUpdateSerializer(serializers.Serializer):

@@ -2,15 +2,33 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from portal.activity.models import record
-from portal.environments.api.serializers import BlueprintSerializer, EnvironmentSerializer, EnvironmentUpdateSerializer
-from portal.environments.models import Blueprint, Environment, create_environment, validate_environment
-from portal.permissions import CanChangeEnvironment
+from portal.environments.api.serializers import (
+    BlueprintSerializer,
+    DriftCheckDetailSerializer,
+    DriftCheckSerializer,
+    EnvironmentSerializer,
+    EnvironmentUpdateSerializer,
+    ExtendSerializer,
+)
+from portal.environments.models import (
+    DEFAULT_LIFETIME,
+    Blueprint,
+    DriftCheck,
+    Environment,
+    LifecycleError,
+    create_environment,
+    validate_environment,
+)
+from portal.permissions import CanChangeEnvironment, can_change_environment
 from portal.runs.api.serializers import RunSerializer
 from portal.runs.choices import RunKind
 from portal.runs.models import request_run
@@ -70,6 +88,7 @@ class EnvironmentViewSet(
                 region=data["region"],
                 variables=data["variables"],
                 owner=request.user,
+                lifetime_hours=data.get("lifetime_hours", DEFAULT_LIFETIME),
             )
             record("environment.created", environment, request=request, blueprint=environment.blueprint.name)
             if data["apply"]:
@@ -105,3 +124,53 @@ class EnvironmentViewSet(
     def destroy(self, request, *args, **kwargs):
         run = request_run(self.get_object(), RunKind.DESTROY, request.user, request)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=ExtendSerializer,
+        responses={200: EnvironmentSerializer, 400: OpenApiResponse(description="The extension is refused.")},
+    )
+    @action(detail=True, methods=["post"])
+    def extend(self, request, *args, **kwargs):
+        """Push the environment's expiry further (owner or admin); audited, and the owner is warned again."""
+        environment = self.get_object()
+        serializer = ExtendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            environment.extend(serializer.validated_data["hours"], request.user, request)
+        except LifecycleError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(self.get_serializer(environment).data)
+
+
+class DriftCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The drift checks of one environment (refresh-only plans; never applied); POST asks for one now."""
+
+    permission_classes = [IsAuthenticated]
+
+    def environment(self) -> Environment:
+        return get_object_or_404(Environment, name=self.kwargs["environment_name"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no environment name
+            return DriftCheck.objects.none()
+        return DriftCheck.objects.filter(environment=self.environment()).select_related("environment", "requested_by")
+
+    def get_serializer_class(self):
+        return DriftCheckDetailSerializer if self.action == "retrieve" else DriftCheckSerializer
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: DriftCheckSerializer,
+            409: OpenApiResponse(description="A run or another check is under way, or the environment is not applied."),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        environment = self.environment()
+        if not can_change_environment(request.user, environment):
+            raise PermissionDenied("Only the environment's owner or an admin can ask for a drift check.")
+        try:
+            check = environment.request_drift_check(request.user, request)
+        except LifecycleError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(DriftCheckSerializer(check).data, status=status.HTTP_202_ACCEPTED)

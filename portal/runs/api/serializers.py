@@ -26,6 +26,7 @@ class RunSerializer(serializers.ModelSerializer):
             "approval_reasons",
             "has_changes",
             "plan_summary",
+            "plan_findings",
             "error",
             "cancel_requested",
             "created_at",

@@ -9,11 +9,13 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from portal.accounts.roles import is_admin
 from portal.activity.models import record
 from portal.environments.models import Environment
 from portal.permissions import IsApprover, can_change_environment
 from portal.runs.api.serializers import ReviewSerializer, RunEventSerializer, RunRequestSerializer, RunSerializer
-from portal.runs.models import Run, request_run
+from portal.runs.choices import RunStatus
+from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, HIGH_FINDINGS_NEED_JUSTIFICATION, Run, request_run
 from provisioning.tasks import dispatch_on_commit
 
 
@@ -79,13 +81,26 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
                 f"{'Approved' if approve else 'Rejected'} by {request.user.get_username()}."
                 + (f" {comment}" if comment else "")
             )
-            record("run.approved" if approve else "run.rejected", run, request=request, comment=comment)
+            record(
+                "run.approved" if approve else "run.rejected",
+                run,
+                request=request,
+                comment=comment,
+                **run.overridden_findings_record(approve),
+            )
             dispatch_on_commit(run.environment_id)
         return Response(RunSerializer(run).data)
 
     @extend_schema(request=ReviewSerializer, responses=RunSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsApprover])
     def approve(self, request, pk=None):
+        run = self.get_object()
+        if run.status == RunStatus.AWAITING_APPROVAL and run.high_plan_findings:
+            # The plan would open a security hole: an admin decides, and says why in writing.
+            if not is_admin(request.user):
+                raise PermissionDenied(HIGH_FINDINGS_NEED_ADMIN)
+            if not str(request.data.get("comment") or "").strip():
+                raise ValidationError({"comment": [HIGH_FINDINGS_NEED_JUSTIFICATION]})
         return self._review(request, approve=True)
 
     @extend_schema(request=ReviewSerializer, responses=RunSerializer)

@@ -1,0 +1,389 @@
+"""The security audit's records: audit runs, the findings they keep up to date, and suppressions of findings.
+
+A Finding is one rule (provisioning.audit.rules) broken by one resource, unique per (rule, resource). Each
+live audit updates the findings of its scope: a finding seen again keeps its first-seen time and moves its
+last-seen time; one not seen any more is resolved (its resource was fixed or is gone); a resolved one that
+comes back is open again. A suppression (an admin's written justification and an expiry) sets a finding
+aside until it expires; suppressing is recorded in the activity log.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from portal.activity.models import record
+from portal.audit.choices import (
+    AUDIT_UNDER_WAY,
+    UNRESOLVED_STATUSES,
+    AuditRunStatus,
+    AuditTrigger,
+    FindingStatus,
+    ResourceKind,
+    Severity,
+)
+from portal.environments.models import Environment
+from provisioning.audit.collect_live import Collection
+from provisioning.audit.rules import RULES, Rule
+from provisioning.audit.rules import Finding as RuleFinding
+
+MAX_SUPPRESSION_DAYS = 365
+# A queued or running audit older than this is taken as abandoned (no worker took it, or it died).
+AUDIT_STALE_AFTER = timedelta(hours=1)
+ACCOUNT_SCOPE = "account"
+# Resources of these kinds live in a region: an audit of other regions says nothing about them.
+REGIONAL_KINDS = {"security_group", "rds_instance", "waf_web_acl"}
+
+
+class AuditError(RuntimeError):
+    """The audit cannot do this now; the message says why, for the user."""
+
+
+class AuditRun(models.Model):
+    """One live audit of the account, or of one environment's resources."""
+
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_runs"
+    )
+    scope = models.CharField(max_length=40, default=ACCOUNT_SCOPE, help_text="'account', or the environment's name.")
+    trigger = models.CharField(max_length=20, choices=AuditTrigger.choices, default=AuditTrigger.ON_DEMAND)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_runs"
+    )
+    status = models.CharField(
+        max_length=20, choices=AuditRunStatus.choices, default=AuditRunStatus.QUEUED, db_index=True
+    )
+    regions = models.JSONField(default=list, blank=True)
+    resources_audited = models.PositiveIntegerField(default=0)
+    findings_seen = models.PositiveIntegerField(default=0)
+    new_findings = models.PositiveIntegerField(default=0)
+    reopened_findings = models.PositiveIntegerField(default=0)
+    resolved_findings = models.PositiveIntegerField(default=0)
+    # Resources (or whole services) the audit could not read: their findings were left as they were.
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"audit #{self.pk} of {self.scope_label}"
+
+    @property
+    def scope_label(self) -> str:
+        return "the whole account" if self.scope == ACCOUNT_SCOPE else self.scope
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in AUDIT_UNDER_WAY
+
+    def _require(self, *allowed: str, action: str) -> None:
+        if self.status not in allowed:
+            raise AuditError(f"Cannot {action} audit #{self.pk}: it is {self.get_status_display().lower()}.")
+
+    def fail(self, reason: str) -> None:
+        self._require(*AUDIT_UNDER_WAY, action="fail")
+        self.status, self.error, self.finished_at = AuditRunStatus.FAILED, reason[:4000], timezone.now()
+        self.save(update_fields=["status", "error", "finished_at"])
+
+
+class Finding(models.Model):
+    """One rule broken by one resource, kept across audits."""
+
+    rule_id = models.CharField(max_length=64, db_index=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, db_index=True)
+    title = models.CharField(max_length=300)
+    message = models.TextField()
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
+    )
+    # The resource's Environment tag as read (it may name no Launchpad environment: then account-wide).
+    environment_tag = models.CharField(max_length=100, blank=True)
+    resource_kind = models.CharField(max_length=30, choices=ResourceKind.choices, db_index=True)
+    resource_id = models.CharField(max_length=255)
+    resource_arn = models.CharField(max_length=1024, blank=True)
+    resource_key = models.CharField(max_length=1024)
+    region = models.CharField(max_length=30, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    pointers = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN, db_index=True)
+    first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    last_audit_run = models.ForeignKey(AuditRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["rule_id", "resource_key"], name="finding_rule_resource_unique")]
+        indexes = [models.Index(fields=["status", "severity"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} on {self.resource_id}"[:200]
+
+    @property
+    def rule(self) -> Rule | None:
+        return RULES.get(self.rule_id)
+
+    @property
+    def active_suppression(self) -> Suppression | None:
+        now = timezone.now()
+        return self.suppressions.filter(ended_at__isnull=True, expires_at__gt=now).order_by("-created_at").first()
+
+    @property
+    def scope_label(self) -> str:
+        return self.environment.name if self.environment_id else "account-wide"
+
+
+class Suppression(models.Model):
+    """An admin sets a finding aside until ``expires_at``, saying why; it ends early if the finding is fixed."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="suppressions")
+    justification = models.TextField()
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="audit_suppressions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"suppression of {self.finding} until {self.expires_at:%Y-%m-%d}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None and self.expires_at > timezone.now()
+
+
+# --- asking for an audit -------------------------------------------------------------------------
+def audit_under_way(environment: Environment | None) -> AuditRun | None:
+    """A queued or running audit of the same scope that is not stale."""
+    scope = environment.name if environment else ACCOUNT_SCOPE
+    return (
+        AuditRun.objects.filter(
+            status__in=AUDIT_UNDER_WAY, scope=scope, created_at__gte=timezone.now() - AUDIT_STALE_AFTER
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def create_audit_run(environment: Environment | None, trigger: str, user=None) -> AuditRun:
+    """A queued audit of ``environment`` (None: the whole account); refused while one of the scope is under way."""
+    running = audit_under_way(environment)
+    if running is not None:
+        raise AuditError(f"An audit of {running.scope_label} is already under way (#{running.pk}).")
+    return AuditRun.objects.create(
+        environment=environment,
+        scope=environment.name if environment else ACCOUNT_SCOPE,
+        trigger=trigger,
+        requested_by=user,
+    )
+
+
+def request_audit(user, environment: Environment | None = None, request=None) -> AuditRun:
+    """An admin asks for an audit now: queue it, record who asked, and hand it to a worker after commit."""
+    from provisioning.audit_tasks import run_live_audit
+
+    with transaction.atomic():
+        run = create_audit_run(environment, AuditTrigger.ON_DEMAND, user)
+        record("audit.requested", run, actor=user, request=request, scope=run.scope)
+        transaction.on_commit(lambda: run_live_audit.delay(run.pk))
+    return run
+
+
+def claim_audit_run(audit_run_id: int) -> AuditRun | None:
+    """Take a queued audit (queued → running); None when it is not there to take."""
+    with transaction.atomic():
+        run = AuditRun.objects.select_for_update().filter(pk=audit_run_id).select_related("environment").first()
+        if run is None or run.status != AuditRunStatus.QUEUED:
+            return None
+        run.status, run.started_at = AuditRunStatus.RUNNING, timezone.now()
+        run.save(update_fields=["status", "started_at"])
+    return run
+
+
+def audit_regions(environment: Environment | None = None) -> list[str]:
+    """The regions an audit reads: the environment's, or those of every live environment and the default one."""
+    from provisioning.aws import default_region
+
+    if environment is not None:
+        return [environment.region]
+    return sorted({default_region(), *Environment.objects.live().values_list("region", flat=True)})
+
+
+# --- recording what an audit saw -----------------------------------------------------------------
+def _protected(finding: Finding, collection: Collection) -> bool:
+    """Whether the audit could not see the finding's resource (unreadable, or a region it did not read)."""
+    if finding.resource_kind in REGIONAL_KINDS and finding.region and finding.region not in collection.regions:
+        return finding.region != "us-east-1"  # CloudFront's web ACLs are always read there
+    for unreadable in collection.unreadable:
+        if unreadable.key and unreadable.key == finding.resource_key:
+            return True
+        same_kind = not unreadable.key and unreadable.kind == finding.resource_kind
+        if same_kind and (not unreadable.region or unreadable.region == finding.region):
+            return True
+    return False
+
+
+def record_audit(run: AuditRun, collection: Collection, findings: list[RuleFinding]) -> AuditRun:
+    """Bring the findings of the run's scope up to date with what the audit saw, and finish the run."""
+    now = timezone.now()
+    environments = {environment.name: environment for environment in Environment.objects.all()}
+    release_expired_suppressions(now)
+    counts = {"new": 0, "reopened": 0, "resolved": 0}
+    with transaction.atomic():
+        keys = {(f.rule_id, f.resource_key) for f in findings}
+        existing = {
+            (f.rule_id, f.resource_key): f
+            for f in Finding.objects.select_for_update().filter(resource_key__in={key for _, key in keys})
+        }
+        seen: set[int] = set()
+        for found in findings:
+            environment = environments.get(found.environment) if found.environment else None
+            fields = {
+                "severity": found.severity,
+                "title": found.title,
+                "message": found.message,
+                "environment": environment,
+                "environment_tag": found.environment or "",
+                "resource_kind": found.resource_kind,
+                "resource_id": found.resource_id[:255],
+                "resource_arn": found.resource_arn,
+                "region": found.region,
+                "evidence": found.evidence,
+                "pointers": found.pointers,
+                "last_seen_at": now,
+                "last_audit_run": run,
+            }
+            finding = existing.get((found.rule_id, found.resource_key))
+            if finding is None:
+                finding = Finding.objects.create(
+                    rule_id=found.rule_id, resource_key=found.resource_key, first_seen_at=now, **fields
+                )
+                existing[(found.rule_id, found.resource_key)] = finding
+                counts["new"] += 1
+            else:
+                for name, value in fields.items():
+                    setattr(finding, name, value)
+                if finding.status == FindingStatus.RESOLVED:
+                    finding.status, finding.resolved_at, finding.reopened_at = FindingStatus.OPEN, None, now
+                    counts["reopened"] += 1
+                finding.save()
+            seen.add(finding.pk)
+            if finding.severity == Severity.HIGH and now in (finding.first_seen_at, finding.reopened_at):
+                _notify_high_finding(finding)  # new or reopened: admins and the environment's owner are told
+        in_scope = Finding.objects.select_for_update().filter(status__in=UNRESOLVED_STATUSES).exclude(pk__in=seen)
+        if run.scope != ACCOUNT_SCOPE:
+            in_scope = in_scope.filter(environment__name=run.scope)
+        for finding in in_scope:
+            if _protected(finding, collection):
+                continue
+            finding.status, finding.resolved_at = FindingStatus.RESOLVED, now
+            finding.save(update_fields=["status", "resolved_at"])
+            # Fixed: a suppression of it has nothing left to suppress; if it comes back, it is open.
+            finding.suppressions.filter(ended_at__isnull=True, expires_at__gt=now).update(ended_at=now)
+            counts["resolved"] += 1
+        run.status, run.finished_at = AuditRunStatus.SUCCEEDED, timezone.now()
+        run.resources_audited, run.findings_seen = len(collection.resources), len(findings)
+        run.new_findings, run.reopened_findings, run.resolved_findings = (
+            counts["new"],
+            counts["reopened"],
+            counts["resolved"],
+        )
+        run.warnings = [
+            {"kind": u.kind, "region": u.region, "resource": u.key, "error": u.error} for u in collection.unreadable
+        ]
+        run.save()
+    return run
+
+
+def _notify_high_finding(finding: Finding) -> None:
+    """Tell admins and the environment's owner (e-mail, webhooks) after commit: portal.notifications."""
+    from django.urls import reverse
+
+    from portal.notifications.models import notify
+
+    notify(
+        "audit.finding",
+        finding.environment,
+        severity=finding.severity,
+        title=finding.title,
+        rule_id=finding.rule_id,
+        resource_id=finding.resource_id,
+        region=finding.region,
+        message=finding.message,
+        finding_url=settings.LAUNCHPAD_BASE_URL + reverse("audit:finding", args=[finding.pk]),
+    )
+
+
+# --- suppressions --------------------------------------------------------------------------------
+def suppress(finding: Finding, user, justification: str, expires_at, request=None) -> Suppression:
+    """Set ``finding`` aside until ``expires_at``: needs a justification and a future expiry (≤ 365 days)."""
+    now = timezone.now()
+    justification = (justification or "").strip()
+    errors: dict[str, list[str]] = {}
+    if finding.status == FindingStatus.RESOLVED:
+        raise ValidationError("This finding is resolved: there is nothing to suppress.")
+    if not justification:
+        errors["justification"] = ["Say why this finding is acceptable: a suppression needs a justification."]
+    if expires_at is None:
+        errors["expires_at"] = ["Give the date the suppression ends: a suppression needs an expiry."]
+    elif expires_at <= now:
+        errors["expires_at"] = ["The expiry must be in the future."]
+    elif expires_at > now + timedelta(days=MAX_SUPPRESSION_DAYS):
+        errors["expires_at"] = [
+            f"A suppression lasts at most {MAX_SUPPRESSION_DAYS} days: choose an earlier expiry and review it then."
+        ]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        finding.suppressions.filter(ended_at__isnull=True, expires_at__gt=now).update(ended_at=now)
+        suppression = Suppression.objects.create(
+            finding=finding, justification=justification, expires_at=expires_at, created_by=user
+        )
+        finding.status = FindingStatus.SUPPRESSED
+        finding.save(update_fields=["status"])
+        record(
+            "finding.suppressed",
+            finding,
+            actor=user,
+            request=request,
+            rule=finding.rule_id,
+            resource=finding.resource_id,
+            justification=justification,
+            expires_at=expires_at.isoformat(),
+        )
+    return suppression
+
+
+def release_expired_suppressions(now=None) -> int:
+    """Re-open every suppressed finding whose suppression has run out; return how many."""
+    now = now or timezone.now()
+    active = Suppression.objects.filter(finding=OuterRef("pk"), ended_at__isnull=True, expires_at__gt=now)
+    expired = list(Finding.objects.filter(status=FindingStatus.SUPPRESSED).exclude(Exists(active)))
+    for finding in expired:
+        with transaction.atomic():
+            updated = Finding.objects.filter(pk=finding.pk, status=FindingStatus.SUPPRESSED).update(
+                status=FindingStatus.OPEN
+            )
+            if updated:
+                record(
+                    "finding.suppression_expired",
+                    finding,
+                    actor=None,
+                    rule=finding.rule_id,
+                    resource=finding.resource_id,
+                )
+    return len(expired)

@@ -1,0 +1,284 @@
+"""Who is told what: webhooks (channels), their deliveries, and each user's e-mail choices; ``notify()``.
+
+``notify(event, environment, **data)`` is the one entry point: the tasks call it when a run needs an
+approver or fails, when drift is found, when an environment is about to expire or is destroyed, and the
+audit calls it for a high-severity finding. It works out the audience, sends e-mail through Django's mail
+backend to those who want it, and queues one signed delivery per matching webhook, all after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.accounts.roles import is_admin
+from portal.environments import crypto
+from portal.environments.models import Environment
+from portal.notifications import outbound
+from portal.notifications.choices import DeliveryStatus, Event
+
+log = logging.getLogger(__name__)
+
+
+class Webhook(models.Model):
+    """A channel: Launchpad POSTs signed JSON here for the events it subscribes to.
+
+    Without an environment it hears about every environment its owner owns (and, for an approver or an
+    admin, about what they review); with one, about that environment only.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhooks")
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    encrypted_secret = models.TextField(editable=False)
+    events = models.JSONField(default=list, help_text="The events this webhook hears about (Event values).")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt_bytes(self.encrypted_secret.encode()).decode()
+
+    def set_secret(self, value: str | None = None) -> str:
+        """Store ``value`` (or a new random secret) encrypted; return it."""
+        value = value or secrets.token_urlsafe(32)
+        self.encrypted_secret = crypto.encrypt_bytes(value.encode()).decode()
+        return value
+
+    @property
+    def scope(self) -> str:
+        return self.environment.name if self.environment_id else "all your environments"
+
+    def hears(self, event: str) -> bool:
+        return self.active and event in self.events
+
+
+def validate_webhook(*, url: str, events: list, environment: Environment | None, user) -> None:
+    """Check a webhook definition; raise ValidationError({field: [messages]}) naming every problem."""
+    from portal.permissions import can_change_environment
+
+    errors: dict[str, list[str]] = {}
+    try:
+        outbound.check_url(url)
+    except outbound.OutboundRefused as error:
+        errors["url"] = [str(error)]
+    unknown = [event for event in events if event not in Event.values]
+    if not events:
+        errors["events"] = ["Choose at least one event."]
+    elif unknown:
+        errors["events"] = [f"Unknown events: {', '.join(map(str, unknown))}. Choose from: {', '.join(Event.values)}."]
+    if environment is not None and not can_change_environment(user, environment):
+        errors["environment"] = [f"Only {environment.name}'s owner or an admin can add webhooks for it."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def webhooks_visible_to(user):
+    """Webhooks ``user`` may see and change: their own, those of environments they own; admins see all."""
+    queryset = Webhook.objects.select_related("owner", "environment")
+    if is_admin(user):
+        return queryset
+    return queryset.filter(Q(owner=user) | Q(environment__owner=user))
+
+
+class Delivery(models.Model):
+    """One event for one webhook: the payload, each attempt, and how it ended."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=Event.choices)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    log = models.JSONField(default=list, blank=True, help_text="[{attempt, at, url, response_code, error, ms}]")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.webhook.name} (#{self.pk})"
+
+
+class NotificationPreference(models.Model):
+    """Whether ``user`` gets e-mail for ``event``: for all environments, or for one (an override)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    event = models.CharField(max_length=40, choices=Event.choices)
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["environment__name", "event"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "event"], condition=Q(environment__isnull=True), name="preference_per_event"
+            ),
+            models.UniqueConstraint(fields=["user", "event", "environment"], name="preference_per_environment"),
+        ]
+
+    def __str__(self) -> str:
+        where = self.environment.name if self.environment_id else "all environments"
+        return f"{self.user} {self.event} ({where}): {'e-mail' if self.email else 'no e-mail'}"
+
+
+def wants_email(user, event: str, environment: Environment | None) -> bool:
+    """The user's choice: an override for the environment, else their choice for the event, else yes."""
+    choices = {
+        preference.environment_id: preference.email
+        for preference in NotificationPreference.objects.filter(user=user, event=event).filter(
+            Q(environment__isnull=True) | Q(environment=environment)
+        )
+    }
+    if environment is not None and environment.pk in choices:
+        return choices[environment.pk]
+    return choices.get(None, True)
+
+
+# --- notify ----------------------------------------------------------------------------------------
+def audience(event: str, environment: Environment | None) -> list:
+    """The users an event is for: the environment's owner; approvers for approvals; admins for audit findings."""
+    from portal.accounts.choices import ADMIN, APPROVER
+
+    users = get_user_model().objects.filter(is_active=True)
+    people = {environment.owner_id} if environment is not None else set()
+    if event == Event.RUN_NEEDS_APPROVAL:
+        people |= set(
+            users.filter(Q(groups__name__in=[APPROVER, ADMIN]) | Q(is_superuser=True)).values_list("pk", flat=True)
+        )
+    if event == Event.AUDIT_FINDING:
+        people |= set(users.filter(Q(groups__name=ADMIN) | Q(is_superuser=True)).values_list("pk", flat=True))
+    return list(users.filter(pk__in=people).order_by("pk"))
+
+
+def summary_of(event: str, environment: Environment | None, data: dict) -> str:
+    """A one-line sentence for the event: the e-mail subject and the payload's ``summary``."""
+    name = environment.name if environment is not None else "Launchpad"
+    kind = str(data.get("kind", "")).capitalize() or "A"
+    if event == Event.RUN_NEEDS_APPROVAL:
+        return f"{kind} run #{data.get('run_id')} of {name} waits for an approver"
+    if event == Event.RUN_FAILED:
+        return f"{kind} run #{data.get('run_id')} of {name} failed"
+    if event == Event.DRIFT_FOUND:
+        count = len(data.get("resources", []))
+        return f"{name} drifted: {count} resource{'s' if count != 1 else ''} changed outside Terraform"
+    if event == Event.ENVIRONMENT_EXPIRING:
+        return f"{name} expires at {data.get('expires_at', '?')} and will then be destroyed"
+    if event == Event.ENVIRONMENT_DESTROYED:
+        return f"{name} was destroyed" + (" at the end of its lifetime" if data.get("expired") else "")
+    return f"High-severity audit finding in {name}: {data.get('title', '')}".rstrip(": ")
+
+
+def _environment_facts(environment: Environment | None) -> dict | None:
+    if environment is None:
+        return None
+    return {
+        "name": environment.name,
+        "blueprint": environment.blueprint.name,
+        "tier": environment.tier,
+        "region": environment.region,
+        "owner": environment.owner.get_username(),
+        "status": environment.status,
+        "expires_at": environment.expires_at.isoformat() if environment.expires_at else None,
+        "url": settings.LAUNCHPAD_BASE_URL + reverse("environments:detail", args=[environment.name]),
+    }
+
+
+def notify(event: str, environment: Environment | None, **data) -> list[Delivery]:
+    """Tell the audience of ``event`` about it: e-mail to those who want it, a delivery per matching webhook.
+
+    ``data`` must be JSON-serialisable; ``summary=`` overrides the one-line sentence. Sending happens after
+    the surrounding transaction commits (nothing is sent for work that is rolled back). Returns the
+    deliveries queued.
+    """
+    if event not in Event.values:
+        raise ValueError(f"{event!r} is not a notification event: use one of {', '.join(Event.values)}.")
+    summary = data.pop("summary", None) or summary_of(event, environment, data)
+    payload = {
+        "id": str(uuid.uuid4()),
+        "event": event,
+        "occurred_at": timezone.now().isoformat(),
+        "summary": summary,
+        "environment": _environment_facts(environment),
+        "data": data,
+    }
+    people = audience(event, environment)
+    scope = Q(environment__isnull=True, owner__in=people)
+    if environment is not None:
+        scope |= Q(environment=environment)
+    webhooks = Webhook.objects.filter(scope, active=True)
+    deliveries = [
+        Delivery.objects.create(webhook=webhook, event=event, payload=payload, next_attempt_at=timezone.now())
+        for webhook in webhooks
+        if webhook.hears(event)
+    ]
+    recipients = [user.email for user in people if user.email and wants_email(user, event, environment)]
+
+    def send() -> None:
+        from portal.notifications.tasks import deliver_webhook
+
+        for delivery in deliveries:
+            deliver_webhook.delay(delivery.pk)
+        if recipients:
+            _send_email(event, summary, payload, recipients)
+
+    transaction.on_commit(send)
+    return deliveries
+
+
+def _send_email(event: str, summary: str, payload: dict, recipients: list[str]) -> None:
+    environment = payload["environment"]
+    lines = [summary + ".", ""]
+    for key, value in payload["data"].items():
+        if isinstance(value, (str, int, float)) and value != "":
+            lines.append(f"{key.replace('_', ' ')}: {value}")
+    if environment:
+        lines += ["", f"Environment: {environment['url']}"]
+    lines += ["", f"Choose what Launchpad e-mails you: {settings.LAUNCHPAD_BASE_URL}{reverse('notifications:home')}"]
+    try:
+        # One message per recipient: nobody learns who else was told.
+        for recipient in recipients:
+            send_mail(f"[Launchpad] {summary}", "\n".join(lines), None, [recipient])
+    except Exception:  # the event happened regardless; a mail server failure is logged, not raised into a run
+        log.exception("e-mail about %s to %d recipients failed", event, len(recipients))
+
+
+def preferences_of(user) -> dict:
+    """The user's e-mail choices: every event (unset: on) and the per-environment overrides."""
+    rows = list(NotificationPreference.objects.filter(user=user).select_related("environment"))
+    chosen = {row.event: row.email for row in rows if row.environment_id is None}
+    return {
+        "events": [{"event": event, "email": chosen.get(event, True)} for event in Event.values],
+        "environments": [
+            {"environment": row.environment, "event": row.event, "email": row.email}
+            for row in rows
+            if row.environment_id is not None
+        ],
+    }

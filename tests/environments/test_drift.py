@@ -1,0 +1,426 @@
+"""Drift: a refresh-only plan finds what changed behind Terraform's back, the environment says "drifted" until it
+is reconciled, and nothing is ever applied by the check itself.
+
+The comparison is tested on plan JSON shaped as Terraform 1.0 writes it; the whole story (apply a sandbox,
+change it with boto3, find the drift, reconcile) runs against the emulator in the slow test at the end.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from portal.activity.models import AuditEvent
+from portal.environments.models import DriftCheck, Environment
+from portal.runs.models import Run
+from provisioning import engine, tasks
+from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs
+
+# --- the comparison (no Django, no Terraform) ----------------------------------------------------
+
+
+def drift_entry(address: str, before: dict | None, after: dict | None, actions=("update",), **extra) -> dict:
+    resource_type = address.split(".")[-2]
+    return {
+        "address": address,
+        "mode": "managed",
+        "type": resource_type,
+        "change": {"actions": list(actions), "before": before, "after": after, **extra},
+    }
+
+
+def plan_with(*drift: dict, state: tuple[dict, ...] = ()) -> dict:
+    resources = [{"mode": "managed", **resource} for resource in state]
+    return {"resource_drift": list(drift), "prior_state": {"values": {"root_module": {"resources": resources}}}}
+
+
+def test_a_changed_attribute_is_drift_with_its_values_before_and_after():
+    plan = plan_with(
+        drift_entry(
+            "module.queues.aws_sqs_queue.this",
+            {"name": "q", "visibility_timeout_seconds": 30, "tags": {"Tier": "dev"}},
+            {"name": "q", "visibility_timeout_seconds": 99, "tags": {"Tier": "dev", "Owner": "console"}},
+        )
+    )
+
+    [resource] = engine.drifted_resources(plan)
+
+    assert resource["address"] == "module.queues.aws_sqs_queue.this"
+    assert resource["action"] == "update"
+    assert resource["attributes"] == [
+        {"name": "tags.Owner", "before": None, "after": "console"},
+        {"name": "visibility_timeout_seconds", "before": 30, "after": 99},
+    ]
+
+
+def test_null_against_an_empty_or_zero_value_is_not_drift():
+    # What hashicorp/aws 3.39 reports right after an apply, on AWS as on the emulator.
+    plan = plan_with(
+        drift_entry(
+            "module.observability.aws_cloudwatch_metric_alarm.this",
+            {"alarm_actions": None, "ok_actions": None, "threshold": 80},
+            {"alarm_actions": [], "ok_actions": [], "threshold": 80},
+        ),
+        drift_entry(
+            "module.audio_storage.aws_s3_bucket.this",
+            {"lifecycle_rule": [{"id": "expire", "tags": None, "enabled": True}]},
+            {"lifecycle_rule": [{"id": "expire", "tags": {}, "enabled": True}]},
+        ),
+        drift_entry(
+            "module.ecs.aws_ecs_cluster.this",
+            {"default_capacity_provider_strategy": [{"base": None, "weight": 1}]},
+            {"default_capacity_provider_strategy": [{"base": 0, "weight": 1}]},
+        ),
+        drift_entry("module.api.aws_api_gateway_stage.this", {"variables": None}, {"variables": {}}),
+        drift_entry("aws_sqs_queue.untagged", {"name": "q", "tags": None}, {"name": "q", "tags": {}}),
+    )
+
+    assert engine.drifted_resources(plan) == []
+
+
+def test_values_aws_moves_on_its_own_are_not_drift():
+    plan = plan_with(
+        drift_entry(
+            "module.database.aws_db_instance.this",
+            {"latest_restorable_time": "2026-11-24T12:54:26Z", "instance_class": "db.t3.micro"},
+            {"latest_restorable_time": "2026-11-24T12:59:26Z", "instance_class": "db.t3.micro"},
+        )
+    )
+
+    assert engine.drifted_resources(plan) == []
+
+
+SG = "sg-0001"
+RULE = {
+    "security_group_id": SG,
+    "type": "ingress",
+    "protocol": "tcp",
+    "from_port": 443,
+    "to_port": 443,
+    "cidr_blocks": ["0.0.0.0/0"],
+    "self": False,
+    "source_security_group_id": None,
+}
+BLOCK = {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"], "security_groups": []}
+
+
+def test_rules_made_by_their_own_resources_are_not_drift_of_the_security_group():
+    plan = plan_with(
+        drift_entry("module.sg.aws_security_group.api", {"id": SG, "ingress": []}, {"id": SG, "ingress": [BLOCK]}),
+        state=(
+            {"address": "module.sg.aws_security_group_rule.https", "type": "aws_security_group_rule", "values": RULE},
+        ),
+    )
+
+    assert engine.drifted_resources(plan) == []
+
+
+def test_a_rule_added_in_the_console_is_drift_of_the_security_group():
+    opened = {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"], "security_groups": []}
+    plan = plan_with(
+        drift_entry(
+            "module.sg.aws_security_group.api", {"id": SG, "ingress": []}, {"id": SG, "ingress": [BLOCK, opened]}
+        ),
+        state=(
+            {"address": "module.sg.aws_security_group_rule.https", "type": "aws_security_group_rule", "values": RULE},
+        ),
+    )
+
+    [resource] = engine.drifted_resources(plan)
+
+    assert resource["attributes"] == [
+        {"name": "ingress", "before": None, "after": [{k: v for k, v in opened.items() if v}]}
+    ]
+
+
+def test_routes_policies_and_addresses_made_by_other_resources_are_not_drift():
+    plan = plan_with(
+        drift_entry(
+            "module.network.aws_route_table.public",
+            {"id": "rtb-1", "route": []},
+            {"id": "rtb-1", "route": [{"cidr_block": "0.0.0.0/0", "gateway_id": "igw-1", "nat_gateway_id": ""}]},
+        ),
+        drift_entry(
+            "module.iam.aws_iam_role.web_api",
+            {"name": "web-api", "inline_policy": [{"name": "", "policy": ""}]},
+            {"name": "web-api", "inline_policy": [{"name": "web-api", "policy": "{}"}]},
+        ),
+        drift_entry(
+            "module.network.aws_eip.nat",
+            {"id": "eipalloc-1", "association_id": "", "private_ip": ""},
+            {"id": "eipalloc-1", "association_id": "eipassoc-1", "private_ip": "10.0.0.9"},
+        ),
+        state=(
+            {
+                "address": "module.network.aws_route.public",
+                "type": "aws_route",
+                "values": {"route_table_id": "rtb-1", "destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"},
+            },
+            {
+                "address": "module.iam.aws_iam_role_policy.web_api",
+                "type": "aws_iam_role_policy",
+                "values": {"role": "web-api", "name": "web-api"},
+            },
+            {
+                "address": "module.network.aws_nat_gateway.this",
+                "type": "aws_nat_gateway",
+                "values": {"allocation_id": "eipalloc-1"},
+            },
+        ),
+    )
+
+    assert engine.drifted_resources(plan) == []
+
+
+def test_a_resource_deleted_outside_terraform_is_drift():
+    plan = plan_with(drift_entry("module.queues.aws_sqs_queue.dlq", {"name": "dlq"}, None, actions=("delete",)))
+
+    assert engine.drifted_resources(plan) == [
+        {"address": "module.queues.aws_sqs_queue.dlq", "type": "aws_sqs_queue", "action": "delete", "attributes": []}
+    ]
+
+
+def test_sensitive_values_and_secrets_never_appear_in_the_drift():
+    plan = plan_with(
+        drift_entry(
+            "module.secrets.aws_ssm_parameter.key",
+            {"value": "old-secret-value-123", "description": "a"},
+            {"value": "new-secret-value-456", "description": "b: launchpad-generated-secret"},
+            before_sensitive={"value": True},
+            after_sensitive={"value": True},
+        )
+    )
+
+    [resource] = engine.drifted_resources(plan, engine.Redactor(["launchpad-generated-secret"]))
+
+    assert resource["attributes"] == [
+        {"name": "description", "before": "a", "after": "b: [redacted]"},
+        {"name": "value", "before": "(sensitive)", "after": "(sensitive)"},
+    ]
+
+
+# --- drift checks in the portal ------------------------------------------------------------------
+
+
+@pytest.fixture
+def queued_checks(monkeypatch) -> list[int]:
+    """The drift check ids given to ``check_drift.delay`` (no broker); runs are recorded the same way."""
+    record_enqueued_runs(monkeypatch)
+    queued: list[int] = []
+    monkeypatch.setattr("provisioning.tasks.check_drift.delay", queued.append)
+    return queued
+
+
+def ready_environment(**kwargs) -> Environment:
+    environment = make_environment(**kwargs)
+    Environment.objects.filter(pk=environment.pk).update(status="ready")
+    environment.refresh_from_db()
+    return environment
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_owner_asks_for_a_drift_check_through_the_api_and_it_is_queued(queued_checks):
+    environment = ready_environment(name="checked")
+
+    response = api_client(environment.owner).post("/api/v1/environments/checked/drift-checks/")
+
+    assert response.status_code == 202, response.content
+    check = DriftCheck.objects.get()
+    assert response.json()["id"] == check.pk and response.json()["status"] == "queued"
+    assert queued_checks == [check.pk]
+    assert AuditEvent.objects.filter(action="drift_check.requested", object_id=str(check.pk)).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drift_check_is_refused_while_a_run_is_under_way_or_before_the_first_apply(queued_checks):
+    busy = ready_environment(name="busy")
+    make_run(busy, kind="apply", status="running")
+    fresh = make_environment(name="fresh")
+    owner_of = {environment.name: api_client(environment.owner) for environment in (busy, fresh)}
+
+    during_run = owner_of["busy"].post("/api/v1/environments/busy/drift-checks/")
+    never_applied = owner_of["fresh"].post("/api/v1/environments/fresh/drift-checks/")
+
+    assert during_run.status_code == 409 and "under way" in during_run.json()["detail"]
+    assert never_applied.status_code == 409 and "applied environments" in never_applied.json()["detail"]
+    assert queued_checks == []
+
+
+@pytest.mark.django_db
+def test_only_the_owner_or_an_admin_asks_for_a_drift_check_but_everyone_reads_them(queued_checks):
+    environment = ready_environment(name="guarded")
+    check = DriftCheck.objects.create(environment=environment, status="clean")
+    engineer = api_client(make_user())
+
+    assert engineer.post("/api/v1/environments/guarded/drift-checks/").status_code == 403
+    listed = engineer.get("/api/v1/environments/guarded/drift-checks/").json()["results"]
+    assert [item["id"] for item in listed] == [check.pk]
+    assert engineer.get(f"/api/v1/environments/guarded/drift-checks/{check.pk}/").json()["log"] == ""
+
+
+@pytest.mark.django_db
+def test_the_schedule_checks_ready_and_drifted_environments_with_no_run_under_way(queued_checks):
+    ready = ready_environment(name="sched-ready")
+    drifted = ready_environment(name="sched-drifted")
+    Environment.objects.filter(pk=drifted.pk).update(status="drifted")
+    busy = ready_environment(name="sched-busy")
+    make_run(busy, kind="plan", status="queued")
+    recent = ready_environment(name="sched-recent")
+    DriftCheck.objects.create(environment=recent, status="clean")
+    make_environment(name="sched-new")
+
+    with_checks = tasks.schedule_drift_checks()
+
+    assert with_checks == 2
+    assert set(DriftCheck.objects.filter(status="queued").values_list("environment__name", flat=True)) == {
+        ready.name,
+        drifted.name,
+    }
+
+
+@pytest.mark.django_db
+def test_a_check_whose_worker_was_lost_is_failed_by_the_schedule(queued_checks):
+    environment = ready_environment(name="lost-check")
+    check = DriftCheck.objects.create(environment=environment, status="running", started_at=timezone.now())
+    DriftCheck.objects.filter(pk=check.pk).update(created_at=timezone.now() - timedelta(hours=1))
+
+    tasks.schedule_drift_checks()
+
+    check.refresh_from_db()
+    assert check.status == "failed" and "lost" in check.error
+
+
+@pytest.mark.django_db
+def test_the_environment_page_lists_the_drifted_resources_and_offers_a_plan_that_reconciles(client, queued_checks):
+    environment = ready_environment(name="shown")
+    Environment.objects.filter(pk=environment.pk).update(status="drifted")
+    DriftCheck.objects.create(
+        environment=environment,
+        status="drifted",
+        finished_at=timezone.now(),
+        resources=[
+            {
+                "address": "module.queues.aws_sqs_queue.this",
+                "type": "aws_sqs_queue",
+                "action": "update",
+                "attributes": [{"name": "visibility_timeout_seconds", "before": 30, "after": 99}],
+            }
+        ],
+    )
+    client.force_login(environment.owner)
+
+    page = client.get("/environments/shown/").content.decode()
+
+    assert 'id="drifted-resources"' in page
+    assert "module.queues.aws_sqs_queue.this" in page and "visibility_timeout_seconds" in page
+    assert 'id="reconcile-plan-button"' in page and 'id="reconcile-apply-button"' in page
+    response = client.post("/environments/shown/runs/", {"kind": "plan"})
+    assert Run.objects.get(environment=environment).kind == "plan"
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_check_drift_now_button_queues_a_check(client, queued_checks):
+    environment = ready_environment(name="button")
+    client.force_login(environment.owner)
+
+    response = client.post("/environments/button/drift/")
+
+    assert response.status_code == 302 and response["Location"].endswith("/environments/button/#drift")
+    assert queued_checks == [DriftCheck.objects.get(environment=environment).pk]
+
+
+# --- against the emulator ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
+    emulator, toolchain, settings, tmp_path, queued_checks
+):
+    """One sandbox, applied through a real run: clean right after the apply; SQS VisibilityTimeout changed and
+    an SSH rule opened in the console are found with the right attributes; the environment is "drifted" and its
+    owner told; once the rule is closed again, an apply reconciles the queue and the next check is clean."""
+    from provisioning import aws
+
+    settings.AWS_ENDPOINT_URL = emulator.endpoint
+    settings.LAUNCHPAD = {**settings.LAUNCHPAD, "WORK_DIR": tmp_path / "work"}
+    owner = make_user(username="drift-owner")
+    owner.email = "drift-owner@spotmusic.invalid"
+    owner.save()
+    environment = make_environment(owner=owner, name="drift-e2e", vpc_cidr="10.91.0.0/16")
+
+    def run(kind: str) -> Run:
+        queued = Run.objects.create(environment=environment, kind=kind, requested_by=owner)
+        tasks.execute_run(queued.pk)
+        queued.refresh_from_db()
+        assert queued.status == "succeeded", queued.error
+        return queued
+
+    def check() -> DriftCheck:
+        requested = Environment.objects.get(pk=environment.pk).request_drift_check(owner)
+        tasks.check_drift(requested.pk)
+        requested.refresh_from_db()
+        assert requested.status in ("clean", "drifted"), requested.error
+        return requested
+
+    run("apply")
+    assert Environment.objects.get(pk=environment.pk).status == "ready"
+
+    clean = check()
+    assert clean.status == "clean", clean.resources
+    assert clean.reported_by_terraform > 0, "Terraform's own report carries representation noise; none is drift"
+
+    outputs = Environment.objects.get(pk=environment.pk).outputs
+    aws.client("sqs").set_queue_attributes(QueueUrl=outputs["work_queue_url"], Attributes={"VisibilityTimeout": "99"})
+    ec2 = aws.client("ec2")
+    [group] = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["spotmusic-drift-e2e-ecs-tasks"]}]
+    )["SecurityGroups"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+
+    drifted = check()
+
+    found = {resource["address"]: resource for resource in drifted.resources}
+    assert drifted.status == "drifted"
+    queue = found["module.queues.aws_sqs_queue.this"]
+    assert queue["attributes"] == [{"name": "visibility_timeout_seconds", "before": 300, "after": 99}]
+    ingress = found["module.security_groups.aws_security_group.ecs_tasks"]["attributes"]
+    assert [attribute["name"] for attribute in ingress] == ["ingress"]
+    assert [(rule["from_port"], rule["cidr_blocks"]) for rule in ingress[0]["after"]] == [(22, ["0.0.0.0/0"])]
+    assert set(found) == {"module.queues.aws_sqs_queue.this", "module.security_groups.aws_security_group.ecs_tasks"}
+    assert Environment.objects.get(pk=environment.pk).status == "drifted"
+    assert [message.subject for message in mail.outbox] == [
+        "[Launchpad] drift-e2e drifted: 2 resources changed outside Terraform"
+    ]
+    listed = api_client(owner).get("/api/v1/environments/drift-e2e/").json()["last_drift_check"]
+    assert listed["status"] == "drifted" and len(listed["resources"]) == 2
+
+    # The owner closes the SSH port again by hand; an apply brings the queue back to its definition.
+    ec2.revoke_security_group_ingress(
+        GroupId=group["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    reconcile = run("apply")
+    assert reconcile.plan_summary["change"] == 1
+    assert Environment.objects.get(pk=environment.pk).status == "ready"
+    visibility = aws.client("sqs").get_queue_attributes(
+        QueueUrl=outputs["work_queue_url"], AttributeNames=["VisibilityTimeout"]
+    )["Attributes"]["VisibilityTimeout"]
+    assert visibility == "300"
+    assert check().status == "clean"
+    assert Environment.objects.get(pk=environment.pk).status == "ready"
+
+    # Leave the emulator as it was: destroying the sandbox's data waits for an approver.
+    destroy = Run.objects.create(environment=environment, kind="destroy", requested_by=owner)
+    tasks.execute_run(destroy.pk)
+    destroy.refresh_from_db()
+    destroy.approve(make_user("approver"))
+    tasks.execute_run(destroy.pk)
+    assert Environment.objects.get(pk=environment.pk).status == "destroyed"
