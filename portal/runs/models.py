@@ -264,3 +264,45 @@ def request_run(environment: Environment, kind: str, user, request=None) -> Run:
         record(f"run.{kind}.requested", run, actor=user, request=request, environment=environment.name)
         dispatch_on_commit(environment.pk)
     return run
+
+
+def review_run(run_id: int, user, approve: bool, comment: str = "", request=None) -> Run:
+    """Approve or reject a run awaiting approval, log and record it, and dispatch what comes next.
+
+    The run's own transition checks who may decide; a refusal raises TransitionError and writes nothing.
+    """
+    from portal.activity.models import record
+    from provisioning.tasks import dispatch_on_commit
+
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("environment").get(pk=run_id)
+        if approve:
+            run.approve(user, comment)
+        else:
+            run.reject(user, comment)
+        run.log(
+            f"{'Approved' if approve else 'Rejected'} by {user.get_username()}." + (f" {comment}" if comment else "")
+        )
+        record(
+            "run.approved" if approve else "run.rejected",
+            run,
+            actor=user,
+            request=request,
+            comment=comment,
+            **run.overridden_findings_record(approve),
+        )
+        dispatch_on_commit(run.environment_id)
+    return run
+
+
+def cancel_run(run_id: int, user, request=None) -> Run:
+    """Cancel a run (a planning one is interrupted by its worker), record it and dispatch the next."""
+    from portal.activity.models import record
+    from provisioning.tasks import dispatch_on_commit
+
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("environment").get(pk=run_id)
+        run.cancel()
+        record("run.cancelled", run, actor=user, request=request)
+        dispatch_on_commit(run.environment_id)
+    return run

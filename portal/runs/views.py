@@ -5,20 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.accounts.roles import is_admin, is_approver
-from portal.activity.models import record
 from portal.audit.evidence import evidence_lines
 from portal.permissions import can_change_environment
 from portal.runs.choices import RunKind, RunStatus
 from portal.runs.forms import ReviewForm
-from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, TransitionError
+from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, TransitionError, cancel_run, review_run
 from provisioning.audit.rules import RULES
-from provisioning.tasks import dispatch_on_commit
 
 # Lines sent per poll of the log: a long log arrives in a few polls instead of one huge response.
 EVENTS_PER_POLL = 500
@@ -158,10 +155,6 @@ def run_events(request, pk: int):
     return response
 
 
-def _locked(run: Run) -> Run:
-    return Run.objects.select_for_update().select_related("environment").get(pk=run.pk)
-
-
 @login_required
 @require_POST
 def run_review(request, pk: int, decision: str):
@@ -175,24 +168,7 @@ def run_review(request, pk: int, decision: str):
     comment = form.cleaned_data["comment"]
     approve = decision == "approve"
     try:
-        with transaction.atomic():
-            run = _locked(_run(pk))
-            if approve:
-                run.approve(request.user, comment)
-            else:
-                run.reject(request.user, comment)
-            run.log(
-                f"{'Approved' if approve else 'Rejected'} by {request.user.get_username()}."
-                + (f" {comment}" if comment else "")
-            )
-            record(
-                "run.approved" if approve else "run.rejected",
-                run,
-                request=request,
-                comment=comment,
-                **run.overridden_findings_record(approve),
-            )
-            dispatch_on_commit(run.environment_id)
+        run = review_run(_run(pk).pk, request.user, approve, comment, request)
     except TransitionError as error:
         messages.error(request, str(error))
     else:
@@ -207,11 +183,7 @@ def run_cancel(request, pk: int):
     if not _can_cancel(request.user, run):
         raise PermissionDenied("Only the requester, the environment's owner or an admin can cancel a run.")
     try:
-        with transaction.atomic():
-            run = _locked(run)
-            run.cancel()
-            record("run.cancelled", run, request=request)
-            dispatch_on_commit(run.environment_id)
+        run = cancel_run(run.pk, request.user, request)
     except TransitionError as error:
         messages.error(request, str(error))
     else:

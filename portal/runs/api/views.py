@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -10,13 +9,18 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from portal.accounts.roles import is_admin
-from portal.activity.models import record
 from portal.environments.models import Environment
 from portal.permissions import IsApprover, can_change_environment
 from portal.runs.api.serializers import ReviewSerializer, RunEventSerializer, RunRequestSerializer, RunSerializer
 from portal.runs.choices import RunStatus
-from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, HIGH_FINDINGS_NEED_JUSTIFICATION, Run, request_run
-from provisioning.tasks import dispatch_on_commit
+from portal.runs.models import (
+    HIGH_FINDINGS_NEED_ADMIN,
+    HIGH_FINDINGS_NEED_JUSTIFICATION,
+    Run,
+    cancel_run,
+    request_run,
+    review_run,
+)
 
 
 class EnvironmentRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -51,44 +55,20 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     queryset = Run.objects.select_related("environment", "requested_by", "approved_by")
 
-    def _locked(self) -> Run:
-        return Run.objects.select_for_update().select_related("environment").get(pk=self.get_object().pk)
-
     @extend_schema(request=None, responses=RunSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         run = self.get_object()
         if not (can_change_environment(request.user, run.environment) or run.requested_by_id == request.user.pk):
             raise PermissionDenied("Only the requester, the environment's owner or an admin can cancel a run.")
-        with transaction.atomic():
-            run = self._locked()
-            run.cancel()
-            record("run.cancelled", run, request=request)
-            dispatch_on_commit(run.environment_id)
+        run = cancel_run(run.pk, request.user, request)
         return Response(RunSerializer(run).data)
 
     def _review(self, request, approve: bool):
         serializer = ReviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = serializer.validated_data["comment"]
-        with transaction.atomic():
-            run = self._locked()
-            if approve:
-                run.approve(request.user, comment)
-            else:
-                run.reject(request.user, comment)
-            run.log(
-                f"{'Approved' if approve else 'Rejected'} by {request.user.get_username()}."
-                + (f" {comment}" if comment else "")
-            )
-            record(
-                "run.approved" if approve else "run.rejected",
-                run,
-                request=request,
-                comment=comment,
-                **run.overridden_findings_record(approve),
-            )
-            dispatch_on_commit(run.environment_id)
+        run = review_run(self.get_object().pk, request.user, approve, comment, request)
         return Response(RunSerializer(run).data)
 
     @extend_schema(request=ReviewSerializer, responses=RunSerializer)
