@@ -206,7 +206,12 @@ def request_audit(user, environment: Environment | None = None, request=None) ->
 def claim_audit_run(audit_run_id: int) -> AuditRun | None:
     """Take a queued audit (queued → running); None when it is not there to take."""
     with transaction.atomic():
-        run = AuditRun.objects.select_for_update().filter(pk=audit_run_id).select_related("environment").first()
+        run = (
+            AuditRun.objects.select_for_update(of=("self",))
+            .filter(pk=audit_run_id)
+            .select_related("environment")
+            .first()
+        )
         if run is None or run.status != AuditRunStatus.QUEUED:
             return None
         run.status, run.started_at = AuditRunStatus.RUNNING, timezone.now()
