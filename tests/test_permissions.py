@@ -78,6 +78,7 @@ MATRIX = [
     *expect("PUT", "/api/v1/notification-preferences/", 401, 200, 200, 200, 200),
     # The security audit is for admins only (ids 0: no such finding or audit run, so an admin gets a 404).
     *expect("GET", "/api/v1/audit/findings/", 401, 403, 403, 403, 200),
+    *expect("GET", "/api/v1/audit/findings/export/", 401, 403, 403, 403, 200),
     *expect("GET", "/api/v1/audit/findings/0/", 401, 403, 403, 403, 404),
     *expect("POST", "/api/v1/audit/findings/0/suppress/", 401, 403, 403, 403, 404),
     *expect("GET", "/api/v1/audit/runs/", 401, 403, 403, 403, 200),

@@ -1,4 +1,5 @@
-"""The audit pages (admins only): findings with filters, a finding's detail, what changed in a day, the rules."""
+"""The audit pages (admins only): findings with filters and their export, a finding's detail, what changed in a
+day, the rules, and the IAM and WAF browsers (the account read live, findings laid on what they point at)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.accounts.roles import is_admin
-from portal.audit.choices import SEVERITY_RANK, FindingStatus, Severity
+from portal.audit import browse
+from portal.audit.choices import SEVERITY_RANK, FindingStatus, ResourceKind, Severity
 from portal.audit.evidence import evidence_lines, missing_pointers
-from portal.audit.forms import AuditRequestForm, FindingFilterForm, SuppressionForm
+from portal.audit.export import export_records, filename, records_csv
+from portal.audit.forms import AuditRequestForm, FindingFilterForm, RoleFilterForm, SuppressionForm
 from portal.audit.models import AuditError, AuditRun, Finding, release_expired_suppressions, request_audit, suppress
 from portal.environments.models import Environment
 from provisioning.audit.rules import RULES
@@ -55,14 +59,20 @@ def open_counts() -> dict[str, int]:
     return {severity.label: counts[severity.value] for severity in Severity}
 
 
-@admin_only
-@require_GET
-def finding_list(request):
+def filtered_findings(request) -> tuple[FindingFilterForm, object]:
+    """The findings page's filter form and the findings it selects (no filter: every unresolved one)."""
     release_expired_suppressions()
     filters = FindingFilterForm(request.GET or None)
     findings = Finding.objects.select_related("environment")
     findings = filters.filter(findings) if request.GET else findings.exclude(status=FindingStatus.RESOLVED)
-    page = Paginator(by_severity(findings), PAGE_SIZE).get_page(request.GET.get("page"))
+    return filters, by_severity(findings)
+
+
+@admin_only
+@require_GET
+def finding_list(request):
+    filters, findings = filtered_findings(request)
+    page = Paginator(findings, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -169,3 +179,151 @@ def changes(request):
 @require_GET
 def rule_list(request):
     return render(request, "audit/rule_list.html", {"rules": list(RULES.values())})
+
+
+# --- export --------------------------------------------------------------------------------------
+def _attachment(response: HttpResponse, extension: str) -> HttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="{filename(extension)}"'
+    return response
+
+
+@admin_only
+@require_GET
+def export_csv(request):
+    """The findings the findings page shows with the same filters (every page of them), as CSV."""
+    _, findings = filtered_findings(request)
+    return _attachment(
+        HttpResponse(records_csv(export_records(findings)), content_type="text/csv; charset=utf-8"), "csv"
+    )
+
+
+@admin_only
+@require_GET
+def export_json(request):
+    """The same findings as JSON, with each one's evidence and pointers."""
+    _, findings = filtered_findings(request)
+    return _attachment(JsonResponse(export_records(findings), safe=False, json_dumps_params={"indent": 2}), "json")
+
+
+# --- the IAM and WAF browsers --------------------------------------------------------------------
+def _live_read(request, read):
+    """The cached read (a fresh one with ``?refresh=1``), or the sentence saying why AWS could not be read."""
+    try:
+        return read(refresh=request.GET.get("refresh") == "1"), ""
+    except browse.LiveReadError as error:
+        return None, str(error)
+
+
+def _refresh_query(request) -> str:
+    query = request.GET.copy()
+    query["refresh"] = "1"
+    return query.urlencode()
+
+
+def _unreadable(read, *keys: str) -> list:
+    """What the read could not see: the listings (no key), and the resources named by ``keys``."""
+    if read is None:
+        return []
+    return [u for u in read.unreadable if not u.key or any(key and u.key.endswith(key) for key in keys)]
+
+
+@admin_only
+@require_GET
+def iam_roles(request):
+    """The account's IAM roles, filtered by Environment tag and name, with each one's open findings."""
+    read, error = _live_read(request, browse.iam_roles)
+    roles = sorted(read.resources if read else [], key=lambda role: role.id.lower())
+    seen = sorted({role.environment for role in roles if role.environment})
+    names = sorted({*seen, *Environment.objects.values_list("name", flat=True)})
+    filters = RoleFilterForm(request.GET or None, environments=names)
+    roles = filters.filter(roles)
+    counts = browse.open_counts_by_arn(ResourceKind.IAM_ROLE)
+    return render(
+        request,
+        "audit/iam_roles.html",
+        {
+            "filters": filters,
+            "rows": [(role, counts.get(role.arn, 0)) for role in roles],
+            "read": read,
+            "error": error,
+            "unreadable": _unreadable(read),
+            "refresh_query": _refresh_query(request),
+        },
+    )
+
+
+@admin_only
+@require_GET
+def iam_role(request, name: str):
+    """One role: its trust policy and every inline and attached policy, statement by statement."""
+    read, error = _live_read(request, browse.iam_roles)
+    role = next((role for role in read.resources if role.id == name), None) if read else None
+    unreadable = _unreadable(read, f"/{name}")
+    if read is not None and role is None and not unreadable:
+        raise Http404(f"No IAM role named {name} in the account.")
+    view = browse.role_view(role, browse.role_findings(role.arn)) if role else None
+    return render(
+        request,
+        "audit/iam_role.html",
+        {
+            "name": name,
+            "view": view,
+            "read": read,
+            "error": error,
+            "unreadable": unreadable,
+            "refresh_query": _refresh_query(request),
+        },
+    )
+
+
+def _web_acl_path(acl) -> tuple[str, str, str]:
+    """(scope, name, id) of a web ACL, as its page's URL has them (the id is the ARN's last part)."""
+    return acl.document.get("Scope", "REGIONAL").lower(), acl.id, acl.arn.rsplit("/", 1)[-1]
+
+
+@admin_only
+@require_GET
+def web_acls(request):
+    """The web ACLs of the audited regions (REGIONAL) and CloudFront's: default action, rules, logging, use."""
+    read, error = _live_read(request, browse.web_acls)
+    acls = sorted(read.resources if read else [], key=lambda acl: (acl.document.get("Scope", ""), acl.id.lower()))
+    counts = browse.open_counts_by_arn(ResourceKind.WAF_WEB_ACL)
+    return render(
+        request,
+        "audit/waf_acls.html",
+        {
+            "rows": [(acl, _web_acl_path(acl), counts.get(acl.arn, 0)) for acl in acls],
+            "read": read,
+            "error": error,
+            "unreadable": _unreadable(read),
+            "refresh_query": _refresh_query(request),
+        },
+    )
+
+
+@admin_only
+@require_GET
+def web_acl(request, scope: str, name: str, acl_id: str):
+    """One web ACL: its rules by priority, default action, associations and logging, findings marked."""
+    read, error = _live_read(request, browse.web_acls)
+    acl = None
+    if read is not None:
+        acl = next((acl for acl in read.resources if _web_acl_path(acl) == (scope.lower(), name, acl_id)), None)
+    unreadable = _unreadable(read, f"/{name}/{acl_id}")
+    if read is not None and acl is None and not unreadable:
+        raise Http404(f"No {scope} web ACL {name} ({acl_id}) in the audited regions.")
+    view = browse.web_acl_view(acl, browse.web_acl_findings(acl.arn)) if acl else None
+    return render(
+        request,
+        "audit/waf_acl.html",
+        {
+            "name": name,
+            "scope": scope.upper(),
+            "view": view,
+            "acl": acl,
+            "read": read,
+            "error": error,
+            "unreadable": unreadable,
+            "refresh_query": _refresh_query(request),
+        },
+    )

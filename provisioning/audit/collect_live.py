@@ -427,3 +427,25 @@ def _web_acls(collection: Collection, region: str, environment: str | None, scop
         collection.resources.append(
             AuditedResource(ResourceKind.WAF_WEB_ACL, acl["Name"], document, arn=arn, region=region, tags=tags)
         )
+
+
+# --- what the admin browsers read ----------------------------------------------------------------
+def read_roles(environment: str | None = None) -> Collection:
+    """Every IAM role (not service-linked) with its trust policy and inline and attached policies, for browsing.
+
+    Who uses each role is not read here (it costs a pass over ECS in every region); the rules need it, the
+    IAM browser does not. A role or the listing that cannot be read is in :attr:`Collection.unreadable`.
+    """
+    collection = Collection()
+    _roles(collection, environment, {})
+    return collection
+
+
+def read_web_acls(regions: Sequence[str]) -> Collection:
+    """Every WAFv2 web ACL of ``regions`` (REGIONAL) and CloudFront's, with rules, logging and associations."""
+    regions = list(dict.fromkeys(regions)) or [aws.default_region()]
+    collection = Collection(regions=regions)
+    for region in regions:
+        _web_acls(collection, region, None, "REGIONAL")
+    _web_acls(collection, CLOUDFRONT_REGION, None, "CLOUDFRONT")
+    return collection

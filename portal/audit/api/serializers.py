@@ -122,3 +122,23 @@ class AuditRuleSerializer(serializers.Serializer):
     rationale = serializers.CharField()
     remediation = serializers.CharField()
     live_only = serializers.BooleanField()
+
+
+class FindingExportSerializer(serializers.Serializer):
+    """A finding as exported (portal.audit.export): the CSV's columns, plus evidence and pointers in JSON."""
+
+    id = serializers.IntegerField()
+    rule = serializers.CharField(help_text="The rule's id, such as iam.wildcard-action.")
+    severity = serializers.CharField(help_text="high, medium or low.")
+    status = serializers.CharField(help_text="open, suppressed or resolved.")
+    environment = serializers.CharField(help_text="The environment's name; empty for account-wide findings.")
+    resource_kind = serializers.CharField()
+    resource_id = serializers.CharField()
+    title = serializers.CharField()
+    first_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    evidence = serializers.JSONField(help_text="The resource's document as the audit saw it (JSON only).")
+    pointers = serializers.ListField(
+        child=serializers.CharField(), help_text="JSON pointers into the evidence (JSON only)."
+    )

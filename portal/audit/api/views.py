@@ -3,11 +3,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from portal.audit.api.serializers import (
@@ -15,10 +17,12 @@ from portal.audit.api.serializers import (
     AuditRuleSerializer,
     AuditRunSerializer,
     FindingDetailSerializer,
+    FindingExportSerializer,
     FindingSerializer,
     SuppressRequestSerializer,
 )
 from portal.audit.choices import FindingStatus, ResourceKind, Severity
+from portal.audit.export import export_records, filename, records_csv
 from portal.audit.forms import ACCOUNT_WIDE, filter_findings
 from portal.audit.models import AuditError, AuditRun, Finding, release_expired_suppressions, request_audit, suppress
 from portal.audit.views import by_severity
@@ -35,6 +39,20 @@ def _since(params, name: str):
     if when is None:
         raise ValidationError({name: ["Give a date and time such as 2026-11-24T09:00:00Z."]})
     return when
+
+
+class FindingsCSVRenderer(BaseRenderer):
+    """The export's CSV (``?format=csv``): the findings' columns; an error as one ``detail`` column."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, list):
+            return records_csv(data)
+        detail = data.get("detail", data) if isinstance(data, dict) else data
+        return f"detail\r\n{detail}\r\n"
 
 
 @extend_schema(
@@ -65,7 +83,7 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):
         release_expired_suppressions()
         findings = Finding.objects.select_related("environment").prefetch_related("suppressions__created_by")
-        if self.action != "list":
+        if self.action not in ("list", "export"):
             return findings
         params = self.request.query_params
         findings = filter_findings(
@@ -82,6 +100,33 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if resolved_after := _since(params, "resolved_after"):
             findings = findings.filter(resolved_at__gt=resolved_after)
         return by_severity(findings)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=["json", "csv"],
+                description="json (default): a list with evidence and pointers; csv: a header row, then a row each.",
+            )
+        ],
+        responses={
+            (200, "application/json"): FindingExportSerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="Columns: id, rule, severity, status, environment, resource kind, resource id, title, "
+                "first seen, last seen, resolved at.",
+            ),
+        },
+    )
+    @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, FindingsCSVRenderer], pagination_class=None)
+    def export(self, request):
+        """Every finding the filters select (not one page), as a JSON or CSV download."""
+        records = export_records(self.filter_queryset(self.get_queryset()))
+        response = Response(records)
+        extension = "csv" if request.accepted_renderer.format == "csv" else "json"
+        response["Content-Disposition"] = f'attachment; filename="{filename(extension)}"'
+        return response
 
     @extend_schema(request=SuppressRequestSerializer, responses={201: FindingDetailSerializer})
     @action(detail=True, methods=["post"])
