@@ -244,12 +244,14 @@ def iam_roles(request):
         {
             "filters": filters,
             "rows": [(role, counts.get(role.arn, 0)) for role in roles],
-            "read": read,
-            "error": error,
-            "unreadable": _unreadable(read),
-            "refresh_query": _refresh_query(request),
+            **_live_context(request, read, error),
         },
     )
+
+
+def _live_context(request, read, error) -> dict:
+    """What every page over a live read shows: the read, its error, what could not be read, a refresh link."""
+    return {"read": read, "error": error, "unreadable": _unreadable(read), "refresh_query": _refresh_query(request)}
 
 
 @admin_only
@@ -293,10 +295,7 @@ def web_acls(request):
         "audit/waf_acls.html",
         {
             "rows": [(acl, _web_acl_path(acl), counts.get(acl.arn, 0)) for acl in acls],
-            "read": read,
-            "error": error,
-            "unreadable": _unreadable(read),
-            "refresh_query": _refresh_query(request),
+            **_live_context(request, read, error),
         },
     )
 
