@@ -187,11 +187,13 @@ def _environment_after_failure(run: Run) -> None:
         environment.save(update_fields=["status", "updated_at"])
 
 
-def _request(run: Run, store: engine.StateStore) -> engine.RunRequest:
-    environment = run.environment
+def terraform_request(
+    environment: Environment, operation_id: int, store: engine.StateStore, destroy: bool = False
+) -> engine.RunRequest:
+    """What the engine needs to drive Terraform for ``environment`` (a run's or a drift check's work)."""
     endpoint = settings.AWS_ENDPOINT_URL
     return engine.RunRequest(
-        run_id=run.pk,
+        run_id=operation_id,
         blueprint=environment.blueprint.name,
         environment=environment.name,
         region=environment.region,
@@ -199,8 +201,12 @@ def _request(run: Run, store: engine.StateStore) -> engine.RunRequest:
         secret_environment=environment.secret_environment(),
         endpoint=endpoint,
         state_store=store,
-        destroy=run.kind == RunKind.DESTROY,
+        destroy=destroy,
     )
+
+
+def _request(run: Run, store: engine.StateStore) -> engine.RunRequest:
+    return terraform_request(run.environment, run.pk, store, destroy=run.kind == RunKind.DESTROY)
 
 
 def approval_reasons(run: Run, summary: dict, findings: list[dict] | None = None, audit_error: str = "") -> list[str]:
@@ -479,21 +485,6 @@ def _claim_drift_check(check_id: int) -> DriftCheck | None:
     return check
 
 
-def _drift_request(check: DriftCheck, store: engine.StateStore) -> engine.RunRequest:
-    environment = check.environment
-    endpoint = settings.AWS_ENDPOINT_URL
-    return engine.RunRequest(
-        run_id=check.pk,
-        blueprint=environment.blueprint.name,
-        environment=environment.name,
-        region=environment.region,
-        variables=environment.terraform_variables(endpoint),
-        secret_environment=environment.secret_environment(),
-        endpoint=endpoint,
-        state_store=store,
-    )
-
-
 def _drift_signature(resources: list[dict]) -> set[tuple]:
     return {(r["address"], a["name"]) for r in resources for a in r["attributes"]} | {
         (r["address"], r["action"]) for r in resources
@@ -511,7 +502,9 @@ def check_drift(check_id: int) -> None:
     try:
         chain = toolchain.prepare()
         store = _state_store(output, chain, environment.region)
-        outcome = engine.check_drift(_drift_request(check, store), chain, settings.LAUNCHPAD["WORK_DIR"], output)
+        outcome = engine.check_drift(
+            terraform_request(environment, check.pk, store), chain, settings.LAUNCHPAD["WORK_DIR"], output
+        )
     except Exception as error:  # the check must end failed, never stay "running"
         if not isinstance(error, (TerraformError, engine.ClientError)):
             log.exception("drift check %s failed unexpectedly", check_id)
