@@ -31,3 +31,23 @@ def role_of(user) -> str:
     if is_approver(user):
         return APPROVER
     return "engineer"
+
+
+def admin_required(reason: str):
+    """View decorator: signed-in admins only; anyone else signed in gets a 403 saying ``reason``."""
+    from functools import wraps
+
+    from django.contrib.auth.decorators import login_required
+    from django.core.exceptions import PermissionDenied
+
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def check(request, *args, **kwargs):
+            if not is_admin(request.user):
+                raise PermissionDenied(reason)
+            return view(request, *args, **kwargs)
+
+        return check
+
+    return decorate

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from portal.accounts.roles import is_admin
+from portal.accounts.roles import admin_required
 from portal.activity.forms import AuditEventFilterForm
 from portal.activity.models import AuditEvent
 
 PAGE_SIZE = 100
 
 
-@login_required
+@admin_required("Only admins can see the activity log.")
 @require_GET
 def activity_list(request):
-    if not is_admin(request.user):
-        raise PermissionDenied("Only admins can see the activity log.")
     filters = AuditEventFilterForm(request.GET or None)
     events = AuditEvent.objects.select_related("actor")
     if request.GET:

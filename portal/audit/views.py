@@ -4,11 +4,9 @@ day, the rules, and the IAM and WAF browsers (the account read live, findings la
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import Http404, HttpResponse, JsonResponse
@@ -16,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.accounts.roles import is_admin
+from portal.accounts.roles import admin_required
 from portal.audit import browse
 from portal.audit.choices import SEVERITY_RANK, FindingStatus, ResourceKind, Severity
 from portal.audit.evidence import evidence_lines, missing_pointers
@@ -30,17 +28,7 @@ PAGE_SIZE = 100
 CHANGES_WINDOW = timedelta(hours=24)
 
 
-def admin_only(view):
-    """Signed-in admins only; everyone else gets a 403 with the reason."""
-
-    @login_required
-    @wraps(view)
-    def check(request, *args, **kwargs):
-        if not is_admin(request.user):
-            raise PermissionDenied("Only admins can see the security audit.")
-        return view(request, *args, **kwargs)
-
-    return check
+admin_only = admin_required("Only admins can see the security audit.")
 
 
 def by_severity(queryset):
