@@ -11,7 +11,8 @@ from provisioning import toolchain as toolchain_module
 from provisioning.emulator import EmulatorProcess
 from tests.support.emulator import REGION
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# LAUNCHPAD_ARTIFACTS moves the logs, timings and screenshots (two test runs side by side keep theirs apart).
+ARTIFACTS = Path(os.environ.get("LAUNCHPAD_ARTIFACTS") or Path(__file__).resolve().parents[1] / "artifacts")
 
 
 @pytest.fixture(scope="session")
