@@ -32,8 +32,9 @@ def local_environment() -> dict[str, str]:
             key_file.chmod(0o600)
         env["SECRET_KEY"] = key_file.read_text().strip()
     env.setdefault("PORT", "8000")
-    # Plain http on 127.0.0.1: cookies cannot be "secure" there.
+    # Plain http on 127.0.0.1: cookies cannot be "secure" there, and there is no https to redirect to.
     env.setdefault("SECURE_COOKIES", "false")
+    env.setdefault("SECURE_SSL_REDIRECT", "false")
     env.setdefault("AWS_ACCESS_KEY_ID", "launchpad-local")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "launchpad-local")
     env.setdefault("AWS_DEFAULT_REGION", "eu-west-1")

@@ -1,4 +1,5 @@
-"""Signing in and out (Django's own views) and the user's API tokens: create (key shown once), revoke."""
+"""Signing in (Django's view, with the sign-in limit) and out, and the user's API tokens: create (key shown
+once), revoke."""
 
 from __future__ import annotations
 
@@ -11,11 +12,45 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.accounts.forms import NewTokenForm
 from portal.accounts.models import ApiToken
+from portal.accounts.throttling import SignInAttempt, client_address
 from portal.activity.models import record
 
-login = auth_views.LoginView.as_view(
-    template_name="accounts/login.html", next_page="environments:list", redirect_authenticated_user=True
-)
+
+class LoginView(auth_views.LoginView):
+    """Django's login, limited like the API's token endpoint: failed attempts per client address and per
+    username. Past the limit the form answers 429 with Retry-After and checks no password."""
+
+    template_name = "accounts/login.html"
+    next_page = "environments:list"
+    redirect_authenticated_user = True
+    attempt: SignInAttempt | None = None
+
+    def post(self, request, *args, **kwargs):
+        username, password = request.POST.get("username", ""), request.POST.get("password", "")
+        if username and password:  # otherwise the form only says what is missing: no password is checked
+            self.attempt = SignInAttempt(client_address(request), username)
+            if not self.attempt.allowed:
+                return self.throttled(username)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        if self.attempt is not None:
+            self.attempt.succeeded()
+        return super().form_valid(form)
+
+    def throttled(self, username: str):
+        # An unbound form: a bound one would check the password when its errors are read.
+        form = self.get_form_class()(self.request, initial={"username": username})
+        wait = self.attempt.retry_after
+        context = self.get_context_data(
+            form=form, throttled=f"Too many failed sign-in attempts. Try again in {wait} second{'s' * (wait != 1)}."
+        )
+        response = self.render_to_response(context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+
+
+login = LoginView.as_view()
 logout = auth_views.LogoutView.as_view(next_page="accounts:login")
 
 

@@ -1,41 +1,55 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from portal.accounts.api.serializers import ApiTokenSerializer, NewTokenSerializer, TokenRequestSerializer
 from portal.accounts.authentication import HashedTokenAuthentication
 from portal.accounts.models import ApiToken
+from portal.accounts.throttling import SignInAttempt, client_address
 from portal.activity.models import record
+from portal.api_schema import ErrorSerializer
 
 
 class ObtainTokenView(APIView):
-    """Exchange a username and password for a new API token (rate-limited)."""
+    """Exchange a username and password for a new API token. Failed attempts are limited per client address
+    and per username (the "login" rate): past the limit the answer is a 429 with Retry-After."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
 
     def get_authenticate_header(self, request):
         # With no authenticators DRF turns a refused login into a 403; naming the scheme keeps it a 401.
         return HashedTokenAuthentication.keyword
 
-    @extend_schema(request=TokenRequestSerializer, responses={201: NewTokenSerializer})
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            201: NewTokenSerializer,
+            401: OpenApiResponse(ErrorSerializer, description="Wrong username or password."),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="Too many failed sign-in attempts from this address or for this username: the "
+                "Retry-After header says in how many seconds to try again.",
+            ),
+        },
+    )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request, username=serializer.validated_data["username"], password=serializer.validated_data["password"]
-        )
+        username = serializer.validated_data["username"]
+        attempt = SignInAttempt(client_address(request), username)
+        if not attempt.allowed:
+            raise attempt.refusal()
+        user = authenticate(request, username=username, password=serializer.validated_data["password"])
         if user is None or not user.is_active:
             raise AuthenticationFailed("Wrong username or password.")
+        attempt.succeeded()
         token, key = ApiToken.issue(user, serializer.validated_data["name"])
         record("token.created", token, actor=user, request=request)
         return Response({"id": token.pk, "name": token.name, "token": key}, status=status.HTTP_201_CREATED)
