@@ -23,3 +23,8 @@ urlpatterns = [
     path("", include("portal.dashboards.urls")),
     path("", include("portal.environments.urls")),
 ]
+
+# Under /api/ these answer JSON (portal/http_errors.py); a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413.
+handler400 = "portal.http_errors.bad_request"
+handler404 = "portal.http_errors.page_not_found"
+handler500 = "portal.http_errors.server_error"

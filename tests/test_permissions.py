@@ -226,3 +226,111 @@ def test_a_superuser_is_an_admin_without_the_group():
     root.save()
 
     assert api_client(root).get("/api/v1/audit-events/").status_code == 200
+
+
+# --- the web pages kept to a role (activity log and security audit: admins; approvals: approvers) × role -----
+
+WEB_ROLES = ("anonymous", "engineer", "approver", "admin")
+SIGN_IN = 302  # a page asks an anonymous visitor to sign in
+
+
+def web_expect(method: str, url: str, *statuses: int) -> list[tuple[str, str, str, int]]:
+    assert len(statuses) == len(WEB_ROLES)
+    return [(method, url, role, status) for role, status in zip(WEB_ROLES, statuses, strict=True)]
+
+
+# Method, page, then the status for each role: anonymous, engineer, approver, admin (ids 0 and made-up names:
+# no such finding, role or web ACL, so an admin gets a 404 where the page names one).
+WEB_ADMIN_MATRIX = [
+    *web_expect("GET", "/activity/", SIGN_IN, 403, 403, 200),
+    *web_expect("GET", "/audit/", SIGN_IN, 403, 403, 200),
+    *web_expect("GET", "/audit/findings/0/", SIGN_IN, 403, 403, 404),
+    *web_expect("POST", "/audit/findings/0/suppress/", SIGN_IN, 403, 403, 404),
+    *web_expect("POST", "/audit/runs/", SIGN_IN, 403, 403, 302),
+    *web_expect("GET", "/audit/changes/", SIGN_IN, 403, 403, 200),
+    *web_expect("GET", "/audit/rules/", SIGN_IN, 403, 403, 200),
+    *web_expect("GET", "/audit/export.csv", SIGN_IN, 403, 403, 200),
+    *web_expect("GET", "/audit/export.json", SIGN_IN, 403, 403, 200),
+    *web_expect("GET", "/audit/iam/", SIGN_IN, 403, 403, 200),
+    *web_expect("GET", "/audit/iam/roles/nobody/", SIGN_IN, 403, 403, 404),
+    *web_expect("GET", "/audit/waf/", SIGN_IN, 403, 403, 200),
+    *web_expect("GET", "/audit/waf/REGIONAL/nothing/0/", SIGN_IN, 403, 403, 404),
+    # Approving and rejecting are for approvers (and admins), whatever the run (run 0: none).
+    *web_expect("POST", "/runs/0/approve/", SIGN_IN, 403, 404, 404),
+    *web_expect("POST", "/runs/0/reject/", SIGN_IN, 403, 404, 404),
+]
+# Pages anyone may open without signing in.
+PUBLIC_PAGES = {"healthz", "accounts:login", "accounts:logout"}
+
+
+@pytest.fixture
+def no_aws(monkeypatch):
+    """The audit's live browsers read an empty account, and queued audits are recorded: nothing reaches AWS."""
+    from provisioning.audit.collect_live import Collection
+
+    monkeypatch.setattr("provisioning.audit.collect_live.read_roles", lambda *a, **k: Collection(regions=[]))
+    monkeypatch.setattr("provisioning.audit.collect_live.read_web_acls", lambda *a, **k: Collection(regions=[]))
+    monkeypatch.setattr("provisioning.audit_tasks.run_live_audit.delay", lambda *a, **k: None)
+
+
+def web_client(role: str):
+    from django.test import Client
+
+    client = Client()
+    if role != "anonymous":
+        client.force_login(make_user(role))
+    return client
+
+
+@pytest.mark.parametrize(("method", "url", "role", "expected"), WEB_ADMIN_MATRIX)
+def test_admin_pages_matrix(no_aws, method, url, role, expected):
+    response = web_client(role).generic(method, url)
+
+    assert response.status_code == expected, response.content[:300]
+    if expected == SIGN_IN and role == "anonymous":
+        assert response["Location"].startswith("/accounts/login/")
+
+
+def web_routes(patterns=None, prefix: str = "", namespace: str = ""):
+    """(namespaced name, route) of every page outside /api/ and Django's own /admin/."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if hasattr(pattern, "url_patterns"):
+            if not route.startswith(("api/", "admin/")):
+                yield from web_routes(pattern.url_patterns, route, pattern.namespace or namespace)
+        else:
+            yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), route
+
+
+def sample_url(route: str) -> str:
+    """The route with every converter given a value that names nothing (0, "nothing")."""
+    import re
+
+    return "/" + re.sub(r"<(?:(\w+):)?\w+>", lambda m: "0" if m.group(1) == "int" else "nothing", route)
+
+
+def test_every_page_kept_to_a_role_is_in_the_matrix(no_aws):
+    """An engineer refused (403) on a page that names nothing can only be refused for their role."""
+    engineer = web_client("engineer")
+    covered = {resolve(url).view_name for _, url, _, _ in WEB_ADMIN_MATRIX}
+    refused = set()
+    for name, route in web_routes():
+        if name in PUBLIC_PAGES:  # (a POST to the sign-out would sign the engineer out)
+            continue
+        url = sample_url(route)
+        if any(engineer.generic(method, url).status_code == 403 for method in ("GET", "POST")):
+            refused.add(name)
+
+    assert refused == covered
+
+
+def test_every_page_but_the_sign_in_asks_an_anonymous_visitor_to_sign_in(no_aws):
+    anonymous = web_client("anonymous")
+    for name, route in web_routes():
+        if name in PUBLIC_PAGES:
+            continue
+        for method in ("GET", "POST"):
+            response = anonymous.generic(method, sample_url(route))
+            assert response.status_code in (SIGN_IN, 405), (name, method, response.status_code)
+            if response.status_code == SIGN_IN:
+                assert response["Location"].startswith("/accounts/login/"), name

@@ -39,6 +39,22 @@ class NumberField(forms.FloatField):
         return number
 
 
+class VariableJSONField(forms.JSONField):
+    """A JSON variable: JSON nested deeper than Python parses is a form error like any invalid JSON."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def bound_data(self, data, initial):  # the form shown again keeps what was typed
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return forms.fields.InvalidJSONInput(data)
+
+
 def variable_field(variable: dict) -> forms.Field:
     """The field for one blueprint variable: its description is the help text, its default the initial value."""
     kind = re.sub(r"\s+", "", variable["type"])
@@ -56,7 +72,7 @@ def variable_field(variable: dict) -> forms.Field:
         # An unchecked box is false, a real value: the box itself is never "missing".
         field = forms.BooleanField(**{**common, "required": False})
     else:
-        field = forms.JSONField(
+        field = VariableJSONField(
             **common,
             widget=forms.Textarea(attrs={"rows": 3, "class": "code", "spellcheck": "false"}),
             error_messages={"invalid": f"Write valid JSON for a {kind} value, for example {_json_example(kind)}."},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -30,6 +31,14 @@ MAX_LIFETIME_HOURS = 720  # 30 days: a longer-lived environment is not a sandbox
 DEFAULT_LIFETIME = object()  # "the blueprint's default lifetime", as opposed to None: "never expires"
 # A drift check still queued or running after this long lost its worker: it blocks nothing and is failed.
 DRIFT_CHECK_LOST_AFTER = timedelta(minutes=20)
+# Limits on what a user may give as variables (no blueprint comes near them): a hostile or mistaken request is
+# refused with one sentence instead of being stored, echoed back key by key, or handed to Terraform.
+MAX_VARIABLES = 100
+MAX_STRING_LENGTH = 1024
+MAX_VARIABLES_SIZE = 64 * 1024  # characters of the variables as JSON
+MAX_NESTING = 8
+# Control characters (NUL, newlines, escape...) have no place in any variable; PostgreSQL cannot store NUL in JSON.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class LifecycleError(RuntimeError):
@@ -335,19 +344,34 @@ def validate_environment(
     if not isinstance(variables, dict):
         errors.setdefault("variables", []).append("Variables must be an object of name: value.")
         raise ValidationError(errors)
+    too_much = _size_problem(variables)
+    if too_much:
+        errors.setdefault("variables", []).append(too_much)
+        raise ValidationError(errors)
 
     declared = {v["name"]: v for v in blueprint.variables}
     for key, value in variables.items():
         spec = declared.get(key)
         if spec is None:
-            errors.setdefault("variables", []).append(f"{key}: the {blueprint.name} blueprint has no such variable.")
+            errors.setdefault("variables", []).append(
+                f"{_shown_key(key)}: the {blueprint.name} blueprint has no such variable."
+            )
         elif spec["managed"]:
             errors.setdefault("variables", []).append(f"{key}: set by Launchpad, not by hand.")
         else:
+            # The VPC CIDR has its own stricter check below, under its own field.
+            problem = None if key == "vpc_cidr" else _string_problem(value, key)
             try:
+                if problem:
+                    raise VariableValueError(problem)
                 check_value(spec["type"], value, key)
             except VariableValueError as error:
                 errors.setdefault("variables", []).append(str(error))
+    size = len(json.dumps(variables))
+    if "variables" not in errors and size > MAX_VARIABLES_SIZE:
+        errors["variables"] = [
+            f"The variables take {size:,} characters as JSON: at most {MAX_VARIABLES_SIZE:,} are accepted."
+        ]
     missing = [
         v["name"] for v in declared.values() if v["required"] and not v["managed"] and v["name"] not in variables
     ]
@@ -364,11 +388,51 @@ def validate_environment(
     return variables
 
 
+def _shown_key(key: str) -> str:
+    """A variable name as an error message shows it: quoted when odd, cut when long (it may be anything)."""
+    return key if re.fullmatch(r"[a-z_][a-z0-9_]{0,63}", key) else repr(key[:64]) + ("..." if len(key) > 64 else "")
+
+
+def _size_problem(variables: dict) -> str | None:
+    """Too many variables, too large or too deeply nested as a whole: refused at once, in one sentence."""
+    if len(variables) > MAX_VARIABLES:
+        return f"{len(variables)} variables given: at most {MAX_VARIABLES} are accepted."
+    if _depth(variables) > MAX_NESTING:
+        return f"The variables are nested more than {MAX_NESTING} levels deep."
+    return None
+
+
+def _depth(value, level: int = 0) -> int:
+    if level > MAX_NESTING or not isinstance(value, dict | list):
+        return level
+    items = value.values() if isinstance(value, dict) else value
+    return max((_depth(item, level + 1) for item in items), default=level + 1)
+
+
+def _string_problem(value, path: str) -> str | None:
+    """A string anywhere in ``value`` (keys included) that is too long or holds a control character."""
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_LENGTH:
+            return f"{path} is {len(value):,} characters long: at most {MAX_STRING_LENGTH:,} are accepted."
+        if _CONTROL_CHARACTERS.search(value):
+            return f"{path} contains a control character (such as a NUL byte or a newline): not accepted."
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, item in items:
+        inner = f"{path}.{_shown_key(key)}" if isinstance(key, str) else f"{path}[{key}]"
+        problem = (_string_problem(key, f"{path} key") if isinstance(key, str) else None) or _string_problem(
+            item, inner
+        )
+        if problem:
+            return problem
+    return None
+
+
 def _cidr_problem(cidr, region: str, exclude: Environment | None) -> str | None:
     try:
         network = ipaddress.IPv4Network(cidr, strict=True)
     except (ValueError, TypeError):
-        return f"{cidr!r} is not a valid IPv4 CIDR block (like 10.20.0.0/16)."
+        return f"{str(cidr)[:64]!r} is not a valid IPv4 CIDR block (like 10.20.0.0/16)."
     if not 16 <= network.prefixlen <= 24:
         return f"{cidr} is a /{network.prefixlen}: use a block from /16 to /24."
     others = Environment.objects.live().filter(region=region).select_related("blueprint")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from portal.activity.models import AuditEvent
-from portal.environments.models import Environment
+from portal.environments.models import DriftCheck, Environment
+from portal.runs.api.pagination import BoundedLimitOffsetPagination
 from portal.runs.models import Run, RunEvent
 from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs
 
@@ -53,6 +56,76 @@ def test_environments_are_listed_with_their_owner_and_last_run():
     assert listed["blueprint"] == "sandbox"
     assert listed["last_run"]["id"] == run.pk
     assert listed["last_run"]["kind"] == "plan"
+
+
+def environments_with_history(count: int, start: int = 0) -> list[Environment]:
+    """``count`` environments, each with three runs and two drift checks (one asked by a user, one scheduled)."""
+    made = []
+    for number in range(start, start + count):
+        environment = make_environment(name=f"env-{number:03d}")
+        for kind in ("apply", "plan", "destroy"):
+            make_run(environment, kind=kind, status="succeeded")
+        DriftCheck.objects.create(environment=environment, status="clean", requested_by=environment.owner)
+        DriftCheck.objects.create(environment=environment, status="drifted", resources=[])
+        made.append(environment)
+    return made
+
+
+def test_the_list_shows_the_same_newest_run_and_drift_check_as_each_environment_does():
+    environments_with_history(3)
+    make_environment(name="no-history")
+    tied = make_environment(name="tied")  # two runs made in the same instant: the later id is the newest
+    first = make_run(tied, kind="plan")
+    make_run(tied, kind="apply", created_at=first.created_at)
+    client = api_client(make_user())
+
+    listed = client.get(ENVIRONMENTS).json()["results"]
+
+    assert len(listed) == 5
+    for row in listed:
+        detail = client.get(f"{ENVIRONMENTS}{row['name']}/").json()
+        assert (row["last_run"], row["last_drift_check"]) == (detail["last_run"], detail["last_drift_check"])
+    by_name = {row["name"]: row for row in listed}
+    assert by_name["no-history"]["last_run"] is None and by_name["no-history"]["last_drift_check"] is None
+    assert by_name["tied"]["last_run"]["kind"] == "apply"
+    newest = by_name["env-001"]
+    assert newest["last_run"]["kind"] == "destroy"
+    assert newest["last_drift_check"]["status"] == "drifted"
+    assert newest["last_drift_check"]["requested_by"] == "launchpad"
+    assert newest["last_drift_check"]["environment"] == "env-001"
+
+
+def test_listing_environments_takes_the_same_few_queries_whatever_their_number(django_assert_max_num_queries):
+    client = api_client(make_user())
+    environments_with_history(2)
+    client.get(ENVIRONMENTS)  # the token's first use is written once; not on every request
+    with CaptureQueriesContext(connection) as few:
+        assert len(client.get(ENVIRONMENTS).json()["results"]) == 2
+
+    environments_with_history(10, start=2)
+    # The token, the count, the page, the newest runs and the newest drift checks of the whole page.
+    with django_assert_max_num_queries(5), CaptureQueriesContext(connection) as many:
+        assert len(client.get(ENVIRONMENTS).json()["results"]) == 12
+
+    assert len(many) == len(few)
+
+
+def test_a_list_page_is_never_larger_than_the_ceiling_and_next_links_reach_every_environment(monkeypatch):
+    monkeypatch.setattr(BoundedLimitOffsetPagination, "max_limit", 3)
+    for number in range(7):
+        make_environment(name=f"env-{number}")
+    client = api_client(make_user())
+
+    page, seen = client.get(ENVIRONMENTS + "?limit=1000000").json(), []
+    while True:
+        assert len(page["results"]) <= 3
+        seen += [row["name"] for row in page["results"]]
+        if not page["next"]:
+            break
+        page = client.get(page["next"]).json()
+
+    assert page["count"] == 7
+    assert seen == [f"env-{number}" for number in range(7)]
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from portal.activity.models import AuditEvent
+from portal.runs.api.pagination import RunEventPagination
 from portal.runs.models import Run, RunEvent
 from tests.factories import api_client, make_environment, make_run, make_user
 
@@ -362,6 +365,44 @@ def test_tailing_after_something_other_than_a_sequence_number_is_a_400(run_with_
 
     assert response.status_code == 400
     assert response.json() == {"after": ["Give the sequence number of the last event you have."]}
+
+
+@pytest.mark.parametrize("after", ["", "0", "5"])
+def test_reading_events_takes_the_same_few_queries_whatever_the_size_of_the_log(
+    run_with_events, after, django_assert_max_num_queries
+):
+    client = api_client(make_user())
+    url = run_url(run_with_events, "events") + f"?after={after}"
+    client.get(url)  # the token's first use is written once; not on every request
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+
+    RunEvent.append(run_with_events, [("stdout", f"line {n}", {"n": n}) for n in range(8, 300)])
+    # The token, the run (its id only), the count and the page.
+    with django_assert_max_num_queries(4), CaptureQueriesContext(connection) as large:
+        assert len(seqs(client.get(url))) == 50
+
+    assert len(large) == len(small)
+
+
+def test_an_events_page_is_never_larger_than_the_ceiling_and_next_links_reach_every_event(run_with_events, monkeypatch):
+    monkeypatch.setattr(RunEventPagination, "max_limit", 3)
+    client = api_client(make_user())
+
+    page, seen = client.get(run_url(run_with_events, "events") + "?after=1&limit=1000000").json(), []
+    while True:
+        assert len(page["results"]) <= 3
+        seen += [event["seq"] for event in page["results"]]
+        if not page["next"]:
+            break
+        page = client.get(page["next"]).json()
+
+    assert seen == [2, 3, 4, 5, 6, 7]
+
+
+@pytest.mark.parametrize("run_id", ["abc", "1.5", "99999999999999999999999"])
+def test_the_events_of_a_run_id_that_is_no_number_are_a_404(run_id):
+    assert api_client(make_user()).get(f"/api/v1/runs/{run_id}/events/").status_code == 404
 
 
 def test_the_events_of_an_unknown_run_are_a_404():

@@ -77,7 +77,7 @@ class SuppressRequestSerializer(serializers.Serializer):
 
 class AuditRunSerializer(serializers.ModelSerializer):
     environment = serializers.CharField(source="environment.name", read_only=True, default=None)
-    requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None, allow_null=True)
     status = serializers.CharField(read_only=True, help_text="queued, running, succeeded or failed.")
 
     class Meta:

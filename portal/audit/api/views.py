@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -55,21 +56,22 @@ class FindingsCSVRenderer(BaseRenderer):
         return f"detail\r\n{detail}\r\n"
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter(
-            "environment", str, description=f"An environment's name, or {ACCOUNT_WIDE!r} for account-wide."
-        ),
-        OpenApiParameter("severity", str, enum=Severity.values),
-        OpenApiParameter("rule", str, description="A rule id, such as iam.wildcard-action.", enum=list(RULES)),
-        OpenApiParameter(
-            "status", str, enum=[*FindingStatus.values, "all"], description="Default: open and suppressed."
-        ),
-        OpenApiParameter("resource_kind", str, enum=ResourceKind.values),
-        OpenApiParameter("search", str, description="Part of the resource's name or ARN."),
-        OpenApiParameter("first_seen_after", str, description="Only findings first seen after this time (ISO 8601)."),
-        OpenApiParameter("resolved_after", str, description="Only findings resolved after this time (ISO 8601)."),
-    ]
+# The filters of the list and the export (no other operation reads them); a date that is not one is a 400.
+FINDING_FILTERS = [
+    OpenApiParameter("environment", str, description=f"An environment's name, or {ACCOUNT_WIDE!r} for account-wide."),
+    OpenApiParameter("severity", str, enum=Severity.values),
+    OpenApiParameter("rule", str, description="A rule id, such as iam.wildcard-action.", enum=list(RULES)),
+    OpenApiParameter("status", str, enum=[*FindingStatus.values, "all"], description="Default: open and suppressed."),
+    OpenApiParameter("resource_kind", str, enum=ResourceKind.values),
+    OpenApiParameter("search", str, description="Part of the resource's name or ARN."),
+    OpenApiParameter("first_seen_after", str, description="Only findings first seen after this time (ISO 8601)."),
+    OpenApiParameter("resolved_after", str, description="Only findings resolved after this time (ISO 8601)."),
+]
+BAD_FILTER = OpenApiResponse(description="A filter is not a date and time, or the format is not json or csv.")
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=FINDING_FILTERS, responses={200: FindingSerializer(many=True), 400: BAD_FILTER})
 )
 class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The audit's findings, most severe first (admins only); one of them can be suppressed with a justification."""
@@ -79,6 +81,15 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_serializer_class(self):
         return FindingSerializer if self.action == "list" else FindingDetailSerializer
+
+    def perform_content_negotiation(self, request, force=False):
+        # DRF answers an unknown ?format= with a 404; the export's format is a parameter like any other: a 400.
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            if self.action != "export":
+                raise
+            raise ValidationError({"format": ["Choose json or csv."]}) from None
 
     def get_queryset(self):
         release_expired_suppressions()
@@ -103,12 +114,13 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(
         parameters=[
+            *FINDING_FILTERS,
             OpenApiParameter(
                 "format",
                 str,
                 enum=["json", "csv"],
                 description="json (default): a list with evidence and pointers; csv: a header row, then a row each.",
-            )
+            ),
         ],
         responses={
             (200, "application/json"): FindingExportSerializer(many=True),
@@ -117,6 +129,7 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 description="Columns: id, rule, severity, status, environment, resource kind, resource id, title, "
                 "first seen, last seen, resolved at.",
             ),
+            400: BAD_FILTER,
         },
     )
     @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, FindingsCSVRenderer], pagination_class=None)
@@ -159,6 +172,7 @@ class AuditRunViewSet(
         request=AuditRequestSerializer,
         responses={
             201: AuditRunSerializer,
+            404: OpenApiResponse(description="There is no environment of that name."),
             409: OpenApiResponse(description="An audit of the same scope is already under way."),
         },
     )

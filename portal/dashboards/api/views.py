@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -37,7 +37,7 @@ class EnvironmentStatusView(APIView):
             ),
             REFRESH,
         ],
-        responses=EnvironmentStatusSerializer,
+        responses={200: EnvironmentStatusSerializer, 400: OpenApiResponse(description="window is not 1h or 24h.")},
     )
     def get(self, request, name: str):
         environment = get_object_or_404(Environment.objects.select_related("blueprint"), name=name)

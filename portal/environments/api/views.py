@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -18,6 +18,7 @@ from portal.environments.api.serializers import (
     EnvironmentSerializer,
     EnvironmentUpdateSerializer,
     ExtendSerializer,
+    with_latest,
 )
 from portal.environments.models import (
     DEFAULT_LIFETIME,
@@ -29,6 +30,7 @@ from portal.environments.models import (
     validate_environment,
 )
 from portal.permissions import CanChangeEnvironment, can_change_environment
+from portal.runs.api.pagination import BoundedLimitOffsetPagination
 from portal.runs.api.serializers import RunSerializer
 from portal.runs.choices import RunKind
 from portal.runs.models import request_run
@@ -42,15 +44,17 @@ class BlueprintViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "name"
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("status", str),
-        OpenApiParameter("tier", str),
-        OpenApiParameter("blueprint", str),
-        OpenApiParameter("owner", str),
-        OpenApiParameter("region", str),
-        OpenApiParameter("search", str, description="Part of the name"),
-    ]
+@extend_schema_view(  # the list's filters (on the list only: no other operation reads them)
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("status", str),
+            OpenApiParameter("tier", str),
+            OpenApiParameter("blueprint", str),
+            OpenApiParameter("owner", str),
+            OpenApiParameter("region", str),
+            OpenApiParameter("search", str, description="Part of the name"),
+        ]
+    )
 )
 class EnvironmentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
@@ -59,11 +63,19 @@ class EnvironmentViewSet(
 
     serializer_class = EnvironmentSerializer
     permission_classes = [IsAuthenticated, CanChangeEnvironment]
+    pagination_class = BoundedLimitOffsetPagination
     lookup_field = "name"
     lookup_value_regex = "[a-z][a-z0-9-]{0,40}"
 
     def get_queryset(self):
         queryset = Environment.objects.select_related("blueprint", "owner")
+        if self.action == "list":
+            # A page of environments in five queries whatever its size: the newest run and drift check of every
+            # row come in one query each, and the columns a list never shows (the blueprint's variable schema,
+            # the encrypted secrets) are not read.
+            queryset = with_latest(queryset).defer(
+                "encrypted_secrets", "blueprint__variables", "blueprint__description"
+            )
         params = self.request.query_params
         for field in ("status", "tier", "region"):
             if params.get(field):
@@ -120,7 +132,9 @@ class EnvironmentViewSet(
             )
         return Response(self.get_serializer(environment).data)
 
-    @extend_schema(responses={202: RunSerializer})
+    @extend_schema(
+        responses={202: RunSerializer, 409: OpenApiResponse(description="The environment is already destroyed.")}
+    )
     def destroy(self, request, *args, **kwargs):
         run = request_run(self.get_object(), RunKind.DESTROY, request.user, request)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

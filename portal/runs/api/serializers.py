@@ -8,8 +8,9 @@ from portal.runs.models import Run, RunEvent
 
 class RunSerializer(serializers.ModelSerializer):
     environment = serializers.CharField(source="environment.name", read_only=True)
-    requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None)
-    approved_by = serializers.CharField(source="approved_by.username", read_only=True, default=None)
+    # null: asked by Launchpad itself (an expiry), and not approved (yet).
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None, allow_null=True)
+    approved_by = serializers.CharField(source="approved_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Run

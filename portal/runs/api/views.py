@@ -1,26 +1,31 @@
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from portal.accounts.roles import is_admin
 from portal.environments.models import Environment
 from portal.permissions import IsApprover, can_change_environment
+from portal.runs.api.pagination import RunEventPagination
 from portal.runs.api.serializers import ReviewSerializer, RunEventSerializer, RunRequestSerializer, RunSerializer
 from portal.runs.choices import RunStatus
 from portal.runs.models import (
     HIGH_FINDINGS_NEED_ADMIN,
     HIGH_FINDINGS_NEED_JUSTIFICATION,
     Run,
+    RunEvent,
     cancel_run,
     request_run,
     review_run,
 )
+
+# A refused transition (portal.api_errors): the run or the environment is not in a state that allows it.
+REFUSED = OpenApiResponse(description="Refused in the run's or the environment's present state; detail says why.")
 
 
 class EnvironmentRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -37,7 +42,7 @@ class EnvironmentRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             "environment", "requested_by", "approved_by"
         )
 
-    @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer})
+    @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer, 409: REFUSED})
     def create(self, request, *args, **kwargs):
         environment = self.environment()
         if not can_change_environment(request.user, environment):
@@ -55,7 +60,7 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     queryset = Run.objects.select_related("environment", "requested_by", "approved_by")
 
-    @extend_schema(request=None, responses=RunSerializer)
+    @extend_schema(request=None, responses={200: RunSerializer, 409: REFUSED})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         run = self.get_object()
@@ -71,7 +76,7 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         run = review_run(self.get_object().pk, request.user, approve, comment, request)
         return Response(RunSerializer(run).data)
 
-    @extend_schema(request=ReviewSerializer, responses=RunSerializer)
+    @extend_schema(request=ReviewSerializer, responses={200: RunSerializer, 409: REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsApprover])
     def approve(self, request, pk=None):
         run = self.get_object()
@@ -83,19 +88,22 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
                 raise ValidationError({"comment": [HIGH_FINDINGS_NEED_JUSTIFICATION]})
         return self._review(request, approve=True)
 
-    @extend_schema(request=ReviewSerializer, responses=RunSerializer)
+    @extend_schema(request=ReviewSerializer, responses={200: RunSerializer, 409: REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsApprover])
     def reject(self, request, pk=None):
         return self._review(request, approve=False)
 
     @extend_schema(
         parameters=[OpenApiParameter("after", int, description="Only events after this sequence number (tailing).")],
-        responses=RunEventSerializer(many=True),
+        responses={200: RunEventSerializer(many=True), 400: OpenApiResponse(description="after is not a number.")},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=RunEventPagination)
     def events(self, request, pk=None):
-        run = self.get_object()
-        events = run.events.all()
+        # Polled every second or two by every open log view: only the run's existence is read, not its row
+        # (plan, findings) and its three joins; the events come by the (run, seq) index.
+        run = get_object_or_404(Run.objects.only("id"), pk=pk)
+        self.check_object_permissions(request, run)
+        events = RunEvent.objects.filter(run_id=run.pk).order_by("seq")
         after = request.query_params.get("after")
         if after not in (None, ""):
             # isdigit() alone also takes digits int() refuses, such as "²".

@@ -1,0 +1,53 @@
+"""Error answers made outside the views: JSON under /api/, pages elsewhere; a body over the limit is a 413.
+
+Django answers these itself (an address no route matches, a body over DATA_UPLOAD_MAX_MEMORY_SIZE, more form
+fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, an unexpected error) before or after any view, with HTML pages:
+an API client gets JSON with a sentence instead, like every other API error.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views import defaults
+
+API_PREFIX = "/api/"
+
+
+def is_api(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def body_limit() -> str:
+    return f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1024 / 1024:g} MiB"
+
+
+def bad_request(request, exception=None):
+    """400, or 413 when the body is over the limit, naming the limit that was hit."""
+    status, message = 400, "The request could not be read."
+    if isinstance(exception, RequestDataTooBig):
+        status = 413
+        message = f"The request body is larger than {body_limit()}, the most Launchpad accepts."
+    elif isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        message = (
+            f"The request sends more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields, the most Launchpad accepts."
+        )
+    if is_api(request):
+        return JsonResponse({"detail": message}, status=status)
+    return render(request, "400.html", {"message": message}, status=status)
+
+
+def page_not_found(request, exception=None):
+    if is_api(request):
+        return JsonResponse({"detail": "Not found: no API endpoint or object answers to this address."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if is_api(request):
+        return JsonResponse(
+            {"detail": "Launchpad failed to answer: the error is logged for its operators."}, status=500
+        )
+    return defaults.server_error(request)

@@ -1,0 +1,248 @@
+"""Hostile input through the API and the new-environment form: refused with a clear error, and nothing happens.
+
+Refused means a 400 (a 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a 404 for a path naming nothing) whose
+answer names the problem — JSON from the API, never an HTML error page — and nothing written: no Environment,
+Run or AuditEvent, no Celery message, no file under LAUNCHPAD["WORK_DIR"], and no process started (Popen
+fails the test). What the schema legitimately allows (free-form strings such as tag values) is accepted and
+reaches Terraform only as data: in terraform.tfvars.json, read back exactly, never in an HCL file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from portal.activity.models import AuditEvent
+from portal.environments.models import MAX_NESTING, MAX_STRING_LENGTH, MAX_VARIABLES, Environment
+from portal.runs.models import Run
+from provisioning.workspace import render_workspace
+from tests.factories import api_client, blueprint, make_environment, make_user, record_enqueued_runs
+
+pytestmark = pytest.mark.django_db
+
+SHELL = ["; rm -rf /", "$(id)", "`id`", "a && curl evil.example", "a | sh", "a\nid", "a\x00b"]
+HCL_BREAKOUT = '"}\nresource "aws_iam_user" "x" {\n  name = "owned'
+JSON_BREAKOUT = '", "aws_endpoint_url": "http://evil.example", "x": "'
+INTERPOLATION = '${file("/etc/passwd")}'
+# Free-form strings a tag value may legitimately hold (no control character): data, whatever they look like.
+DATA_ONLY = {
+    "semicolon": "; rm -rf /",
+    "subshell": "$(id)",
+    "backticks": "`id`",
+    "and": "a && curl evil.example",
+    "pipe": "a | sh",
+    "hcl": HCL_BREAKOUT.replace("\n", " "),
+    "json": JSON_BREAKOUT,
+    "interpolation": INTERPOLATION,
+    "directive": "%{ for x in [1] }x%{ endfor }",
+}
+
+
+def work_files() -> set[Path]:
+    root = Path(settings.LAUNCHPAD["WORK_DIR"])
+    return set(root.rglob("*")) if root.exists() else set()
+
+
+@pytest.fixture
+def nothing_happens(monkeypatch):
+    """Yields after taking stock; afterwards nothing may have been written, queued or started."""
+
+    def no_process(*args, **kwargs):
+        pytest.fail(f"a process was started: {args!r}")
+
+    monkeypatch.setattr("subprocess.Popen", no_process)
+    enqueued = record_enqueued_runs(monkeypatch)
+    blueprint("sandbox")
+    owner = make_user("admin")
+    existing = make_environment(owner=owner, name="target", vpc_cidr="172.16.0.0/16")
+    before = (Environment.objects.count(), Run.objects.count(), AuditEvent.objects.count(), work_files())
+    variables = dict(Environment.objects.get(pk=existing.pk).variables)
+    yield owner
+    assert (Environment.objects.count(), Run.objects.count(), AuditEvent.objects.count(), work_files()) == before
+    assert Environment.objects.get(pk=existing.pk).variables == variables
+    assert enqueued == []
+
+
+def new(**changes) -> dict:
+    return {"name": "hostile", "blueprint": "sandbox", "variables": {"vpc_cidr": "172.17.0.0/16"}, **changes}
+
+
+def tags(value) -> dict:
+    return {"vpc_cidr": "172.17.0.0/16", "tags": {"team": value}}
+
+
+API_CASES = {
+    **{f"name {value!r}": (new(name=f"env{value}"), "name") for value in SHELL},
+    "name with a path": (new(name="../../etc/passwd"), "name"),
+    "name too long": (new(name="a" * 1_000_000), "name"),
+    **{f"tag {value!r}": (new(variables=tags(value)), "control character") for value in ["a\nid", "a\x00b"]},
+    "hcl with newlines": (new(variables=tags(HCL_BREAKOUT)), "control character"),
+    "variable name with a path": (new(variables={"../../etc/passwd": "x"}), "no such variable"),
+    "variable name with a shell": (new(variables={"x; rm -rf /": "x"}), "no such variable"),
+    "managed variable": (new(variables={"aws_endpoint_url": "http://evil.example"}), "set by Launchpad"),
+    "secret variable": (new(variables={"db_password": "hunter2hunter2hunter2"}), "set by Launchpad"),
+    "blueprint ../bootstrap": (new(blueprint="../bootstrap"), "blueprint"),
+    "blueprint ..%2f": (new(blueprint="..%2fbootstrap"), "blueprint"),
+    "a 1 MB string": (new(variables=tags("x" * 1_000_000)), f"at most {MAX_STRING_LENGTH:,}"),
+    "10 000 variables": (new(variables={f"v{i}": i for i in range(10_000)}), f"at most {MAX_VARIABLES}"),
+    "nested variables": (new(variables={"tags": json.loads("[" * 50 + "]" * 50)}), f"{MAX_NESTING} levels"),
+    "variables not an object": (new(variables="; rm -rf /"), "object"),
+}
+
+
+@pytest.mark.parametrize(("body", "named"), API_CASES.values(), ids=API_CASES.keys())
+def test_the_api_refuses_a_hostile_definition_and_writes_nothing(nothing_happens, body, named):
+    response = api_client(nothing_happens).post("/api/v1/environments/", body, format="json")
+
+    assert response.status_code == 400, response.content[:500]
+    assert response["Content-Type"] == "application/json"
+    assert named in json.dumps(response.json()), response.json()
+    assert len(response.content) < 10_000  # the problem named, not the payload echoed back
+
+
+PATCH_CASES = {
+    "tag with NUL": ({"tags": {"team": "a\x00b"}}, "control character"),
+    "tag with a newline": ({"tags": {"team": HCL_BREAKOUT}}, "control character"),
+    "a 1 MB string": ({"tags": {"team": "x" * 1_000_000}}, "at most"),
+    "path as a variable name": ({"../../etc/passwd": "x"}, "no such variable"),
+    "managed variable": ({"environment": "other"}, "set by Launchpad"),
+    "10 000 variables": ({f"v{i}": i for i in range(10_000)}, f"at most {MAX_VARIABLES}"),
+}
+
+
+@pytest.mark.parametrize(("variables", "named"), PATCH_CASES.values(), ids=PATCH_CASES.keys())
+def test_the_api_refuses_a_hostile_change_and_writes_nothing(nothing_happens, variables, named):
+    response = api_client(nothing_happens).patch(
+        "/api/v1/environments/target/", {"variables": variables}, format="json"
+    )
+
+    assert response.status_code == 400, response.content[:500]
+    assert named in json.dumps(response.json()), response.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "named"),
+    [
+        (json.dumps(new(padding="x" * 10 * 1024 * 1024)), 413, "larger than"),
+        ("[" * 100_000 + "]" * 100_000, 400, "nested too deeply"),
+        ('{"name": "hostile", "variables": ' + "[" * 100_000 + "]" * 100_000 + "}", 400, "nested too deeply"),
+        ('{"name": NaN}', 400, "JSON parse error"),
+        ("\x00" * 1000, 400, "JSON parse error"),
+    ],
+    ids=["10 MB body", "deeply nested body", "deeply nested variables", "NaN", "NUL bytes"],
+)
+def test_a_body_the_api_cannot_take_is_a_clear_json_error(nothing_happens, body, status, named):
+    client = api_client(nothing_happens)
+    response = client.generic("POST", "/api/v1/environments/", body, content_type="application/json")
+
+    assert response.status_code == status, response.content[:500]
+    assert response["Content-Type"] == "application/json"
+    assert named in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/environments/..%2f..%2fetc%2fpasswd/",
+        "/api/v1/environments/target%2f..%2f..%2f/",
+        "/api/v1/environments/target%00/",
+        "/api/v1/environments/$(id)/",
+        "/api/v1/environments/..%2ftarget/runs/",
+        "/api/v1/blueprints/..%2fbootstrap/",
+        "/api/v1/blueprints/../bootstrap/",
+        "/api/v1/runs/1;id/",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE", "POST"])
+def test_a_path_that_names_nothing_is_a_json_404(nothing_happens, path, method):
+    response = api_client(nothing_happens).generic(method, path, json.dumps({"variables": {}}), "application/json")
+
+    assert response.status_code in (404, 405), response.content[:300]
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
+
+
+# --- the web form -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser(nothing_happens) -> Client:
+    client = Client()
+    client.force_login(nothing_happens)
+    return client
+
+
+def form(**fields) -> dict:
+    return {"name": "hostile", "tier": "dev", "region": "eu-west-1", "var_vpc_cidr": "172.17.0.0/16", **fields}
+
+
+FORM_CASES = {
+    **{f"name {value!r}": (form(name=f"env{value}"), "3-20 characters") for value in SHELL if "\x00" not in value},
+    "name with NUL": (form(name="env\x00x"), "Null characters"),
+    "name with a path": (form(name="../../etc/passwd"), "3-20 characters"),
+    "tags with a newline": (form(var_tags=json.dumps({"team": HCL_BREAKOUT})), "control character"),
+    "image tag with a newline": (form(var_image_tag="v1\nid"), "control character"),
+    "a 1 MB string": (form(var_image_tag="x" * 1_000_000), f"at most {MAX_STRING_LENGTH:,}"),
+    "deeply nested tags": (form(var_tags="[" * 100_000 + "]" * 100_000), "Write valid JSON"),
+    "nested tags": (form(var_tags=json.dumps({"team": json.loads("[" * 20 + "]" * 20)})), f"{MAX_NESTING} levels"),
+}
+
+
+@pytest.mark.parametrize(("fields", "named"), FORM_CASES.values(), ids=FORM_CASES.keys())
+def test_the_new_environment_form_refuses_hostile_input_and_writes_nothing(browser, fields, named):
+    response = browser.post("/environments/new/?blueprint=sandbox", fields)
+
+    assert response.status_code == 400
+    assert named in response.content.decode()
+
+
+def test_a_form_over_the_size_limit_is_a_413_page(browser):
+    response = browser.post("/environments/new/?blueprint=sandbox", form(var_image_tag="x" * 10 * 1024 * 1024))
+
+    assert response.status_code == 413
+    assert "larger than" in response.content.decode()
+
+
+def test_a_form_with_too_many_fields_is_a_400_page(browser):
+    fields = form(**{f"var_x{i}": "1" for i in range(10_000)})
+
+    response = browser.post("/environments/new/?blueprint=sandbox", fields)
+
+    assert response.status_code == 400
+    assert f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields" in response.content.decode()
+
+
+@pytest.mark.parametrize("name", ["../bootstrap", "..%2fbootstrap", "sandbox/../../bootstrap", "sandbox\x00"])
+def test_the_form_of_a_blueprint_that_is_not_one_is_a_404(browser, name):
+    assert browser.get("/environments/new/", {"blueprint": name}).status_code == 404
+    assert browser.post(f"/environments/new/?blueprint={name}", form()).status_code == 404
+
+
+# --- what is accepted reaches Terraform only as data --------------------------------------------------------
+
+
+def test_free_form_strings_are_accepted_and_reach_terraform_only_as_data(monkeypatch, tmp_path):
+    monkeypatch.setattr("subprocess.Popen", lambda *a, **k: pytest.fail("a process was started"))
+    enqueued = record_enqueued_runs(monkeypatch)
+    client = api_client(make_user())
+
+    response = client.post(
+        "/api/v1/environments/",
+        new(variables={"vpc_cidr": "172.18.0.0/16", "tags": DATA_ONLY}, apply=False),
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    environment = Environment.objects.get(name="hostile")
+    assert environment.variables["tags"] == DATA_ONLY and enqueued == []
+    variables = environment.terraform_variables(endpoint=None)
+    workspace = render_workspace("sandbox", tmp_path / "workspace", variables)
+    assert json.loads(workspace.var_file.read_text()) == variables
+    for path in workspace.directory.rglob("*"):
+        if path.is_file() and path != workspace.var_file:
+            text = path.read_text(errors="replace")
+            assert not any(value in text for value in DATA_ONLY.values()), path
