@@ -16,7 +16,9 @@ def _ec2(kind: str, call: str, key: str, id_key: str, live: Callable[[dict], boo
     def find(environment: str) -> list[str]:
         filters = [{"Name": "tag:Environment", "Values": [environment]}]
         items = getattr(aws.client("ec2"), call)(Filters=filters)[key]
-        return [item[id_key] for item in items if live(item)]
+        # The tag is checked here too: not every emulated describe call honours a tag filter (NAT gateways).
+        tagged = [item for item in items if {"Key": "Environment", "Value": environment} in item.get("Tags", [])]
+        return [item[id_key] for item in tagged if live(item)]
 
     return kind, find
 
