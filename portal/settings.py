@@ -92,8 +92,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    # Worker, beat and web share the file: wait for a lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Worker, beat and web share the file: wait for a lock instead of failing at once. Transactions take the
+    # write lock when they begin (IMMEDIATE): one that read and then wrote could not wait, SQLite refused it at
+    # once with "database is locked" (a worker's claim of a run was lost under concurrent requests), and they
+    # now exclude each other as select_for_update (a no-op on SQLite) makes them do on PostgreSQL.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=30, transaction_mode="IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -145,6 +148,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "processed_folder": str(DATA_DIR / "broker-processed"),
         "control_folder": str(DATA_DIR / "broker-control"),
         "store_processed": False,
+        # The worker lists the folder this often (kombu's default, 1 s, is half a second of every run's wait).
+        "polling_interval": 0.1,
     }
     if CELERY_BROKER_URL.startswith("filesystem://")
     else {"visibility_timeout": 3600}
@@ -161,6 +166,15 @@ CELERY_TASK_IGNORE_RESULT = True
 
 # --- Launchpad ----------------------------------------------------------------------------------
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def aws_max_retries() -> int:
+    value = os.environ.get("LAUNCHPAD_AWS_MAX_RETRIES") or "25"
+    if not (value.isascii() and value.isdigit()) or int(value) > 100:
+        raise ImproperlyConfigured(f"LAUNCHPAD_AWS_MAX_RETRIES={value!r} must be a whole number from 0 to 100.")
+    return int(value)
+
+
 LAUNCHPAD = {
     # Where run workspaces and plan files live; shared by all workers (a shared volume in compose).
     "WORK_DIR": Path(os.environ.get("LAUNCHPAD_WORK_DIR", DATA_DIR / "work")),
@@ -168,6 +182,11 @@ LAUNCHPAD = {
     "LOCK_TABLE": os.environ.get("LAUNCHPAD_LOCK_TABLE", ""),
     # A run whose worker has not reported for this long is taken as lost.
     "HEARTBEAT_TIMEOUT_SECONDS": int(os.environ.get("LAUNCHPAD_HEARTBEAT_TIMEOUT", "60")),
+    # How often a failing AWS call is retried (with exponential backoff) before the run fails: Terraform's
+    # provider (the aws_max_retries variable) and, at most 5 times, Launchpad's own boto3 calls (provisioning/aws.py).
+    "AWS_MAX_RETRIES": aws_max_retries(),
+    # A queued run no worker took for this long, with nothing else under way for its environment, is sent again.
+    "REDISPATCH_AFTER_SECONDS": int(os.environ.get("LAUNCHPAD_REDISPATCH_AFTER_SECONDS", "60")),
 }
 
 # --- Lifecycle: drift, expiry, notifications (README "Lifecycle and notifications") --------------
@@ -209,10 +228,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.api_schema.LaunchpadAutoSchema",
+    # DRF's parsers; JSON nested deeper than Python parses is a 400 (portal/api_parsers.py), not a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.api_parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("LAUNCHPAD_LOGIN_RATE", "10/min")},
-    # Throttles count by REMOTE_ADDR, as the activity log does: a client-sent X-Forwarded-For is not trusted.
-    "NUM_PROXIES": 0,
+    # Throttles (and the sign-in limit) count by REMOTE_ADDR: a client-sent X-Forwarded-For is not trusted. Behind
+    # N proxies that each append to X-Forwarded-For, LAUNCHPAD_NUM_PROXIES=N counts by the address they saw.
+    "NUM_PROXIES": int(os.environ.get("LAUNCHPAD_NUM_PROXIES", "0")),
     "EXCEPTION_HANDLER": "portal.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -238,17 +264,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
+# --- Security (README "Production and security") ----------------------------------------------
+# Production is HTTPS only, behind a TLS-terminating proxy that sets X-Forwarded-Proto (replacing any value a
+# client sent) and is the only way to the web port. `make run` (plain http on 127.0.0.1) sets SECURE_COOKIES and
+# SECURE_SSL_REDIRECT to false; DEBUG=true drops the HTTPS-only settings. `manage.py check --deploy` is clean.
 if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The container's health check asks over plain http from inside: it is answered, not redirected.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # A year of HSTS, subdomains included: after one visit browsers refuse plain http to the host.
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 CELERY_BEAT_SCHEDULE = {
     # The security audit of the whole account (portal/audit), daily unless LAUNCHPAD_AUDIT_SCHEDULE_SECONDS says.
@@ -258,6 +295,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Runs whose worker died are failed within HEARTBEAT_TIMEOUT + 30 s (well under 2 minutes).
     "reap-lost-runs": {"task": "provisioning.tasks.reap_lost_runs", "schedule": 30.0},
+    # Queued runs whose message was lost (web killed between commit and enqueue) go within REDISPATCH_AFTER + 30 s.
+    "redispatch-stalled-runs": {"task": "provisioning.tasks.redispatch_stalled_runs", "schedule": 30.0},
     # A refresh-only plan of every ready environment (drift found → status "drifted", owners told).
     "check-drift": {
         "task": "provisioning.tasks.schedule_drift_checks",

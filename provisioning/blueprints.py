@@ -14,7 +14,7 @@ from provisioning.hcl import labelled, load_directory
 from provisioning.workspace import BLUEPRINTS_DIR, blueprint_dir
 
 # Variables Launchpad sets itself: never asked of the user.
-MANAGED_VARIABLES = frozenset({"environment", "tier", "region", "aws_endpoint_url"})
+MANAGED_VARIABLES = frozenset({"environment", "tier", "region", "aws_endpoint_url", "aws_max_retries"})
 
 
 class VariableValueError(ValueError):

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +21,9 @@ from botocore.exceptions import ClientError
 from python_terraform import IsFlagged
 
 from provisioning import audit, aws
-from provisioning.terraform import LineSink, TerraformRunner
+from provisioning.terraform import LineSink, TerraformError, TerraformRunner
 from provisioning.toolchain import Toolchain
-from provisioning.workspace import MODULE_LIBRARY, BackendConfig, render_workspace
+from provisioning.workspace import MODULE_LIBRARY, BackendConfig, Workspace, render_workspace
 
 STATEFUL_RESOURCE_TYPES = frozenset(
     {
@@ -159,47 +159,317 @@ def _workspace(request: RunRequest, work_dir: Path):
         shutil.rmtree(directory, ignore_errors=True)
 
 
+class RunWorkspace:
+    """The workspace of one run on this worker, rendered and ``terraform init``-ed once, on first use.
+
+    A dev plan applied at once by the worker that made it is applied in the plan's own workspace: no second
+    render and init. An apply anywhere else (an approved plan, another worker) gets a fresh one.
+    """
+
+    def __init__(self, request: RunRequest, work_dir: Path) -> None:
+        self.request = request
+        self.work_dir = work_dir
+        self._scope = ExitStack()
+        self._workspace: Workspace | None = None
+        self._initialised = False
+
+    def runner(self, request: RunRequest, toolchain: Toolchain, sink: LineSink) -> tuple[Workspace, TerraformRunner]:
+        """The workspace and a runner in it for ``request`` (same environment, store and variables)."""
+        if self._workspace is None:
+            self._workspace = self._scope.enter_context(_workspace(self.request, self.work_dir))
+        runner = _runner(self._workspace.root, toolchain, request)
+        if not self._initialised:
+            runner.init(backend_config=self._workspace.backend_file, on_line=sink)
+            self._initialised = True
+        return self._workspace, runner
+
+    def close(self) -> None:
+        """Remove the workspace (its plan file holds variable values)."""
+        self._scope.close()
+
+    def __enter__(self) -> RunWorkspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def _run_workspace(request: RunRequest, work_dir: Path, shared: RunWorkspace | None):
+    """``shared`` when the caller keeps one for the whole run, otherwise a workspace for this step only."""
+    if shared is not None:
+        yield shared
+        return
+    with RunWorkspace(request, work_dir) as own:
+        yield own
+
+
+def without_sensitive_outputs(sink: LineSink) -> LineSink:
+    """Forward lines to ``sink``, with the values of sensitive outputs taken out of apply's "outputs" message.
+
+    Terraform 1.0's ``apply -json`` prints every root output there, sensitive ones included in clear
+    (``{"sensitive": true, "value": ...}``): such a value must reach neither the run's events nor the database.
+    """
+
+    def forward(stream: str, line: str) -> None:
+        event = _outputs_event(line) if stream == "stdout" else None
+        if event is not None and any(body.get("sensitive") for body in event["outputs"].values()):
+            event["outputs"] = {
+                name: {key: value for key, value in body.items() if key != "value"} if body.get("sensitive") else body
+                for name, body in event["outputs"].items()
+            }
+            line = json.dumps(event)
+        sink(stream, line)
+
+    return forward
+
+
+def _outputs_event(line: str) -> dict | None:
+    """The "outputs" message of ``apply -json``, if ``line`` is one."""
+    if not line.startswith("{") or '"outputs"' not in line:
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    if not (isinstance(event, dict) and event.get("type") == "outputs" and isinstance(event.get("outputs"), dict)):
+        return None
+    return event if all(isinstance(body, dict) for body in event["outputs"].values()) else None
+
+
+# --- the state lock and the state a failed run left -----------------------------------------------
+# When AWS becomes unreachable during an apply, Terraform can neither save the state to S3 (it writes
+# errored.tfstate instead: TerraformError.errored_state) nor release its DynamoDB lock. Nor can it read the lock
+# back, so it does not print the lock's ID: Launchpad reads it while Terraform holds it. Before the next run of
+# the environment, the lock is released and the state pushed (recover_state).
+LOCK_HELD_EVENTS = frozenset({"apply_start", "refresh_start", "planned_change", "resource_drift", "change_summary"})
+
+
+class StateRecoveryError(RuntimeError):
+    """The stale lock or the kept state of a failed run cannot be handled safely; the message says why."""
+
+    def __init__(self, message: str, lock_released: bool = False) -> None:
+        super().__init__(message)
+        self.lock_released = lock_released
+
+
+@dataclass(frozen=True)
+class StateLock:
+    """Terraform's lock on one state, as its DynamoDB item says."""
+
+    id: str
+    operation: str = ""
+    who: str = ""
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class LeftState:
+    """What a failed run left for the next one: the state Terraform could not save, and the lock it held."""
+
+    run_id: int
+    state: bytes | None = None
+    lock_id: str = ""
+
+
+def read_state_lock(request: RunRequest) -> StateLock | None:
+    """The lock held on the environment's state now (the lock table's item for ``bucket/key``), if any."""
+    table = aws.client("dynamodb", request.region, request.endpoint)
+    key = {"LockID": {"S": f"{request.state_store.bucket}/{request.state_key}"}}
+    item = table.get_item(TableName=request.state_store.lock_table, Key=key, ConsistentRead=True).get("Item")
+    if not item or "Info" not in item:
+        return None
+    info = json.loads(item["Info"]["S"])
+    return StateLock(
+        id=info.get("ID", ""),
+        operation=info.get("Operation", ""),
+        who=info.get("Who", ""),
+        created=info.get("Created", ""),
+    )
+
+
+class LockWatch:
+    """A sink that, once Terraform holds the state lock (its first event after taking it), reads the lock's ID."""
+
+    def __init__(self, sink: LineSink, read: Callable[[], StateLock | None]) -> None:
+        self.sink = sink
+        self.read = read
+        self.lock_id: str | None = None
+        self.looked = False
+
+    def __call__(self, stream: str, line: str) -> None:
+        self.sink(stream, line)
+        if self.looked or stream != "stdout" or not line.startswith("{"):
+            return
+        try:
+            kind = json.loads(line).get("type")
+        except (ValueError, AttributeError):
+            return
+        if kind in LOCK_HELD_EVENTS:
+            self.looked = True
+            try:
+                lock = self.read()
+            except (ClientError, *aws.CONNECTION_ERRORS):
+                return  # AWS already unreachable: the ID stays unknown, and the failure says so
+            self.lock_id = lock.id if lock else None
+
+
+@contextmanager
+def watching_lock(request: RunRequest, sink: LineSink):
+    """Yield a sink that learns the state lock's ID; a TerraformError leaving that lock behind gets the ID."""
+    watch = LockWatch(sink, lambda: read_state_lock(request))
+    try:
+        yield watch
+    except TerraformError as error:
+        if error.lock_left_behind and not error.lock_id:
+            error.lock_id = watch.lock_id
+        raise
+
+
+def _instances(state: dict) -> int:
+    return sum(len(resource.get("instances", [])) for resource in state.get("resources", []))
+
+
+def _empty(state: dict | None) -> bool:
+    """Terraform's own test: a state with no resources and no outputs may be overwritten by any other."""
+    return not state or (not state.get("resources") and not state.get("outputs"))
+
+
+def release_and_push(
+    runner: TerraformRunner,
+    scratch: Path,
+    left: LeftState,
+    current_lock: Callable[[], StateLock | None],
+    sink: LineSink,
+    environment: str,
+) -> None:
+    """Release the lock ``left`` names, then push its state; refuse (StateRecoveryError) what is not safe.
+
+    The lock is released only when the lock held now is that very lock (Launchpad's database already
+    guarantees no other run of the environment is under way). The state is pushed only onto an empty state or
+    onto the same lineage at a serial no newer than its own, as ``terraform state push`` without -force checks.
+    """
+    released = False
+    if left.lock_id:
+        lock = current_lock()
+        if lock is None:
+            sink("launchpad", f"The state lock {left.lock_id} left by run #{left.run_id} is no longer held.")
+        elif lock.id != left.lock_id:
+            raise StateRecoveryError(
+                f"The state of {environment} is locked by {lock.id} ({lock.operation or 'an operation'} by "
+                f"{lock.who or 'someone'} since {lock.created or 'an unknown time'}), not by the lock {left.lock_id} "
+                f"run #{left.run_id} left behind: Launchpad releases only its own lock, and keeps run "
+                f"#{left.run_id}'s state until that lock is gone."
+            )
+        else:
+            runner.force_unlock(left.lock_id)
+            sink(
+                "launchpad",
+                f"Released the stale state lock {left.lock_id} that run #{left.run_id} could not release "
+                "(AWS was unreachable); no other run of this environment is under way.",
+            )
+        released = True
+    if left.state is None:
+        return
+    kept = json.loads(left.state)
+    remote = runner.pull_state()
+    refusal = f"Launchpad did not push the state run #{left.run_id} kept"
+    keeping = f"It stays on run #{left.run_id}, encrypted: compare the two states before replacing either."
+    if not _empty(remote):
+        if remote.get("lineage") != kept.get("lineage"):
+            raise StateRecoveryError(
+                f"{refusal}: the state store holds another state of {environment} (lineage "
+                f"{remote.get('lineage') or 'none'}, the kept one {kept.get('lineage') or 'none'}). {keeping}",
+                lock_released=released,
+            )
+        if remote.get("serial", 0) > kept.get("serial", 0):
+            raise StateRecoveryError(
+                f"{refusal}: the state store's state of {environment} is newer (serial {remote.get('serial')}, "
+                f"the kept one {kept.get('serial')}), written after run #{left.run_id} failed. {keeping}",
+                lock_released=released,
+            )
+    state_file = scratch / f"kept-{left.run_id}.tfstate"
+    state_file.touch(mode=0o600)
+    state_file.write_bytes(left.state)
+    try:
+        runner.push_state(state_file, lock_timeout=LOCK_TIMEOUT)
+    finally:
+        state_file.unlink(missing_ok=True)
+    sink(
+        "launchpad",
+        f"Pushed the state run #{left.run_id} kept (serial {kept.get('serial')}, {_instances(kept)} resources) to "
+        f"the state store: the resources created before AWS became unreachable are known to Terraform again.",
+    )
+
+
+def recover_state(request: RunRequest, left: LeftState, toolchain: Toolchain, work_dir: Path, sink: LineSink) -> None:
+    """Before a run: release the stale lock and push the state ``left`` by a failed run (release_and_push)."""
+    sink = masked(sink, Redactor(request.secret_environment.values()))
+    with _workspace(request, work_dir) as workspace:
+        runner = _runner(workspace.root, toolchain, request)
+        runner.init(backend_config=workspace.backend_file, on_line=sink)
+        release_and_push(runner, workspace.directory, left, lambda: read_state_lock(request), sink, request.environment)
+
+
 def plan(
     request: RunRequest,
     toolchain: Toolchain,
     work_dir: Path,
     sink: LineSink,
     stop: Callable[[], bool] | None = None,
+    workspace: RunWorkspace | None = None,
 ) -> PlanOutcome:
-    """init + plan (``-destroy`` for a destroy run); return the summary, the audit's findings and the plan file."""
+    """init + plan (``-destroy`` for a destroy run); return the summary, the audit's findings and the plan file.
+
+    In ``workspace`` when given (kept by the caller for an apply right after), else in one of its own.
+    """
     sink = masked(sink, Redactor(request.secret_environment.values()))
-    with _workspace(request, work_dir) as workspace:
-        runner = _runner(workspace.root, toolchain, request)
-        runner.init(backend_config=workspace.backend_file, on_line=sink)
+    with _run_workspace(request, work_dir, workspace) as shared, watching_lock(request, sink) as sink:
+        rendered, runner = shared.runner(request, toolchain, sink)
         has_changes = runner.plan(
-            workspace.plan_file,
-            var_file=workspace.var_file,
+            rendered.plan_file,
+            var_file=rendered.var_file,
             destroy=request.destroy,
             lock_timeout=LOCK_TIMEOUT,
             on_line=sink,
             stop=stop,
         )
-        shown = runner.show_plan(workspace.plan_file)
+        shown = runner.show_plan(rendered.plan_file)
         findings, audit_error = audit_plan(shown) if not request.destroy else ([], "")
         return PlanOutcome(
             has_changes=has_changes,
             summary=summarise_plan(shown),
-            plan=workspace.plan_file.read_bytes(),
+            plan=rendered.plan_file.read_bytes(),
             findings=findings,
             audit_error=audit_error,
         )
 
 
-def apply(request: RunRequest, plan_bytes: bytes, toolchain: Toolchain, work_dir: Path, sink: LineSink) -> dict:
-    """Apply exactly the saved plan; return the root module's non-sensitive outputs."""
-    sink = masked(sink, Redactor(request.secret_environment.values()))
-    with _workspace(request, work_dir) as workspace:
-        runner = _runner(workspace.root, toolchain, request)
-        runner.init(backend_config=workspace.backend_file, on_line=sink)
-        workspace.plan_file.write_bytes(plan_bytes)
-        runner.apply(workspace.plan_file, lock_timeout=LOCK_TIMEOUT, on_line=sink)
-        outputs = runner.outputs()
-    return {name: body["value"] for name, body in outputs.items() if not body.get("sensitive")}
+def apply(
+    request: RunRequest,
+    plan_bytes: bytes,
+    toolchain: Toolchain,
+    work_dir: Path,
+    sink: LineSink,
+    workspace: RunWorkspace | None = None,
+) -> dict:
+    """Apply exactly the saved plan; return the root module's non-sensitive outputs.
+
+    In ``workspace`` when given (the plan's own, already initialised), else in a fresh one. The outputs are
+    read from apply's "outputs" message (``terraform output`` only if there is none).
+    """
+    redactor = Redactor(request.secret_environment.values())
+    sink = masked(sink, redactor)
+    with _run_workspace(request, work_dir, workspace) as shared, watching_lock(request, sink) as sink:
+        rendered, runner = shared.runner(request, toolchain, sink)
+        rendered.plan_file.write_bytes(plan_bytes)
+        result = runner.apply(rendered.plan_file, lock_timeout=LOCK_TIMEOUT, on_line=without_sensitive_outputs(sink))
+        events = [_outputs_event(line) for stream, line in result.lines if stream == "stdout"]
+        outputs = next((event["outputs"] for event in reversed(events) if event is not None), None)
+        if outputs is None:
+            outputs = runner.outputs()
+    kept = {name: body.get("value") for name, body in outputs.items() if not body.get("sensitive")}
+    return json.loads(redactor(json.dumps(kept)))
 
 
 def _state_store_exists(store: StateStore, region: str, endpoint: str | None) -> bool:
@@ -237,6 +507,7 @@ def ensure_state_store(
             {
                 "region": region,
                 "aws_endpoint_url": endpoint or "",
+                "aws_max_retries": aws.max_retries(),
                 "name_prefix": name_prefix,
                 "bucket_name": store.bucket,
                 "lock_table_name": store.lock_table,
@@ -505,7 +776,7 @@ def check_drift(request: RunRequest, toolchain: Toolchain, work_dir: Path, sink:
     """
     redactor = Redactor(request.secret_environment.values())
     sink = masked(sink, redactor)
-    with _workspace(request, work_dir) as workspace:
+    with _workspace(request, work_dir) as workspace, watching_lock(request, sink) as sink:
         runner = _runner(workspace.root, toolchain, request)
         runner.init(backend_config=workspace.backend_file, on_line=sink)
         reported = runner.plan(

@@ -6,16 +6,19 @@ Tasks are acknowledged late and idempotent on the run id: a task for a run that 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import socket
 import threading
 from datetime import timedelta
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,9 +43,10 @@ from portal.runs.models import (
     environment_status_for,
     next_queued_run,
     request_run,
+    runs_with_left_state,
 )
-from provisioning import audit, engine, toolchain
-from provisioning.terraform import TerraformError, TerraformInterrupted
+from provisioning import audit, aws, engine, toolchain
+from provisioning.terraform import TerraformError, TerraformInterrupted, summarise_error
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10
@@ -197,7 +201,11 @@ def terraform_request(
         blueprint=environment.blueprint.name,
         environment=environment.name,
         region=environment.region,
-        variables=environment.terraform_variables(endpoint),
+        # The operator's bound on AWS retries (LAUNCHPAD_AWS_MAX_RETRIES), like the endpoint never the user's.
+        variables={
+            **environment.terraform_variables(endpoint),
+            "aws_max_retries": settings.LAUNCHPAD["AWS_MAX_RETRIES"],
+        },
         secret_environment=environment.secret_environment(),
         endpoint=endpoint,
         state_store=store,
@@ -234,9 +242,28 @@ def _plan_phase(run: Run, writer: EventWriter, heartbeat: Heartbeat, chain: tool
     store = _state_store(writer, chain, run.environment.region)
     request = _request(run, store)
     writer("launchpad", f"Planning {run.kind} of {run.environment.name} ({run.environment.blueprint.name}).")
-    outcome = engine.plan(
-        request, chain, settings.LAUNCHPAD["WORK_DIR"], writer, stop=heartbeat.cancel_requested.is_set
-    )
+    # Kept until the run ends here: a plan that applies at once is applied in it, without a second init.
+    with engine.RunWorkspace(request, settings.LAUNCHPAD["WORK_DIR"]) as workspace:
+        outcome = engine.plan(
+            request,
+            chain,
+            settings.LAUNCHPAD["WORK_DIR"],
+            writer,
+            stop=heartbeat.cancel_requested.is_set,
+            workspace=workspace,
+        )
+        _after_plan(run, writer, chain, store, outcome, workspace)
+
+
+def _after_plan(
+    run: Run,
+    writer: EventWriter,
+    chain: toolchain.Toolchain,
+    store: engine.StateStore,
+    outcome: engine.PlanOutcome,
+    workspace: engine.RunWorkspace,
+) -> None:
+    """Record the plan; then end the run, wait for an approver, or apply at once (in the plan's workspace)."""
     reasons = (
         approval_reasons(run, outcome.summary, outcome.findings, outcome.audit_error) if outcome.has_changes else []
     )
@@ -258,15 +285,27 @@ def _plan_phase(run: Run, writer: EventWriter, heartbeat: Heartbeat, chain: tool
             run.begin_apply()
             Environment.objects.filter(pk=run.environment_id).update(status=environment_status_for(run))
     if run.status == RunStatus.APPLYING:
-        _apply_phase(run, writer, chain, store)
+        _apply_phase(run, writer, chain, store, workspace=workspace)
 
 
-def _apply_phase(run: Run, writer: EventWriter, chain: toolchain.Toolchain, store=None) -> None:
+def _apply_phase(
+    run: Run,
+    writer: EventWriter,
+    chain: toolchain.Toolchain,
+    store=None,
+    workspace: engine.RunWorkspace | None = None,
+) -> None:
+    """Apply the run's recorded plan: in ``workspace`` (the plan's, same worker) or a fresh one (approved later)."""
     store = store or _state_store(writer, chain, run.environment.region)
     request = _request(run, store)
     writer("launchpad", "Applying the plan.")
     outputs = engine.apply(
-        request, crypto.decrypt_bytes(run.encrypted_plan), chain, settings.LAUNCHPAD["WORK_DIR"], writer
+        request,
+        crypto.decrypt_bytes(run.encrypted_plan),
+        chain,
+        settings.LAUNCHPAD["WORK_DIR"],
+        writer,
+        workspace=workspace,
     )
     with transaction.atomic():
         run.succeed()
@@ -295,6 +334,7 @@ def execute_run(run_id: int) -> None:
     chain = toolchain.prepare()
     with Heartbeat(run) as heartbeat, EventWriter(run) as writer:
         try:
+            _recover_state(run.environment, run.pk, writer, chain)
             if run.status == RunStatus.APPLYING:
                 _apply_phase(run, writer, chain)
             else:
@@ -304,24 +344,113 @@ def execute_run(run_id: int) -> None:
             run.interrupted()
             writer("launchpad", "Cancelled on request.")
             dispatch_on_commit(run.environment_id)
-        except (TerraformError, crypto.DecryptionError, TransitionError, engine.ClientError) as error:
-            _record_failure(run, writer, str(error))
+        except (
+            TerraformError,
+            crypto.DecryptionError,
+            TransitionError,
+            engine.ClientError,
+            engine.StateRecoveryError,
+            *aws.CONNECTION_ERRORS,
+        ) as error:
+            _record_failure(run, writer, failure_reason(error, run.environment.name), error)
         except Exception as error:  # the run must end failed, never stay "running"
             log.exception("run %s failed unexpectedly", run_id)
             _record_failure(run, writer, f"Launchpad failed: {error.__class__.__name__}: {error}")
 
 
-def _record_failure(run: Run, writer: EventWriter, reason: str) -> None:
+def _record_failure(run: Run, writer: EventWriter, reason: str, error: Exception | None = None) -> None:
     reason = engine.Redactor(run.environment.secrets().values())(reason)
     writer("launchpad", f"Failed: {reason}")
     with transaction.atomic():
         run.refresh_from_db()
+        if isinstance(error, TerraformError) and (error.errored_state or error.lock_id):
+            # Kept even if the run was reaped meanwhile: the next run needs them (_recover_state).
+            state = crypto.encrypt_bytes(error.errored_state) if error.errored_state else None
+            run.keep_left_state(state, error.lock_id or "")
         if not run.is_finished:
             run.fail(reason)
             _environment_after_failure(run)
         dispatch_on_commit(run.environment_id)
     record("run.failed", run, actor=None, reason=reason[:500])
     _notify_run(Event.RUN_FAILED, run, reason=reason[:500])
+
+
+def failure_reason(error: Exception, environment: str) -> str:
+    """The run's error for the user: what happened, in a few sentences (Terraform's first error, not its log)."""
+    if isinstance(error, aws.CONNECTION_ERRORS):
+        return f"AWS is unreachable: {error}. Nothing was changed; run again once AWS answers."
+    if not isinstance(error, TerraformError):
+        return str(error)
+    unreachable = error.unreachable
+    if unreachable is None and not error.errored_state and not error.lock_left_behind:
+        return str(error)
+    first = summarise_error(error.output).split("; ")[0].replace("\n", " ")
+    if unreachable is not None:
+        endpoint, why = unreachable
+        where = endpoint or settings.AWS_ENDPOINT_URL or "AWS"
+        parts = [f"The AWS endpoint {where} is unreachable ({why}): terraform {error.command} failed."]
+    else:
+        parts = [f"terraform {error.command} failed: {first[:300]}."]
+    if error.errored_state:
+        parts.append(
+            "Terraform could not save the state to the state store: Launchpad kept it (encrypted, on this run) "
+            f"and pushes it before the next run of {environment}, so the resources created before the failure "
+            "are not lost."
+        )
+    elif error.lock_left_behind and error.command == "apply":
+        parts.append("The state itself was saved.")
+    if error.lock_left_behind and error.lock_id:
+        parts.append(
+            f"The state lock {error.lock_id} could not be released: Launchpad releases it before the next run."
+        )
+    elif error.lock_left_behind:
+        parts.append(
+            "The state lock could not be released, and Terraform could not tell its ID: the next run waits for it "
+            f"({engine.LOCK_TIMEOUT}) and then names its holder; release it with `terraform force-unlock`."
+        )
+    parts.append("Run again once AWS answers." if unreachable is not None else "")
+    if unreachable is not None:
+        parts.append(f"First error: {first[:300]}")
+    return " ".join(part for part in parts if part)
+
+
+def _recover_state(environment: Environment, operation_id: int, sink, chain: toolchain.Toolchain) -> None:
+    """Before any Terraform work on ``environment``: release the stale lock and push the state failed runs left.
+
+    Releasing that lock is safe: it is the very lock the failed run held (engine.release_and_push checks the ID),
+    and Launchpad's database guarantees no other run of the environment is under way. One worker at a time
+    (a file lock per environment, as for the bootstrap), so a drift check and a run never push twice.
+    """
+    if not runs_with_left_state(environment):
+        return
+    store = _state_store(sink, chain, environment.region)
+    home = settings.LAUNCHPAD["WORK_DIR"] / "recovery"
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / f"environment-{environment.pk}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for failed in runs_with_left_state(environment):
+            left = engine.LeftState(
+                run_id=failed.pk,
+                state=crypto.decrypt_bytes(failed.encrypted_kept_state) if failed.encrypted_kept_state else None,
+                lock_id=failed.unreleased_lock_id,
+            )
+            sink("launchpad", f"Run #{failed.pk} lost AWS mid-way: handling what it left before this one.")
+            try:
+                engine.recover_state(
+                    terraform_request(environment, operation_id, store),
+                    left,
+                    chain,
+                    settings.LAUNCHPAD["WORK_DIR"],
+                    sink,
+                )
+            except engine.StateRecoveryError as error:
+                if error.lock_released:
+                    failed.forget_left_state(lock=True, state=False)
+                raise
+            failed.forget_left_state()
+            record(
+                "run.state_recovered", failed, actor=None, by=operation_id, lock_id=left.lock_id, state=bool(left.state)
+            )
 
 
 @shared_task(ignore_result=True)
@@ -336,6 +465,51 @@ def reap_lost_runs() -> int:
                 _fail_lost(run)
                 lost += 1
     return lost
+
+
+def redispatch_after() -> timedelta:
+    return timedelta(seconds=settings.LAUNCHPAD["REDISPATCH_AFTER_SECONDS"])
+
+
+@shared_task(ignore_result=True)
+def redispatch_stalled_runs() -> int:
+    """Enqueue again every environment's next queued run that no worker took in time. Runs on a schedule.
+
+    A run is committed first and enqueued after the commit: a web process killed in between, or a broker that
+    lost the message, would leave it queued forever. A run goes again when no run of its environment is active
+    and it has waited REDISPATCH_AFTER_SECONDS since the latest of: it was queued or approved, the environment's
+    last run ended, it was last sent again. ``execute_run`` is idempotent (``_claim``): a message that was only
+    slow, not lost, does no harm.
+    """
+    now = timezone.now()
+    cutoff = now - redispatch_after()
+    waiting = Run.objects.filter(status=RunStatus.QUEUED).order_by().values_list("environment_id", flat=True)
+    sent = 0
+    for environment in Environment.objects.filter(pk__in=set(waiting)):
+        run = next_queued_run(environment) if active_run(environment) is None else None
+        if run is None:
+            continue
+        moments = (
+            run.created_at,
+            run.approved_at,
+            environment.runs.aggregate(last=Max("finished_at"))["last"],
+            run.events.aggregate(last=Max("created_at"))["last"],  # the last "sent again" among them
+        )
+        since = max(moment for moment in moments if moment is not None)
+        if since > cutoff:
+            continue
+        with transaction.atomic():
+            if not Run.objects.select_for_update().filter(pk=run.pk, status=RunStatus.QUEUED).exists():
+                continue  # a worker took it meanwhile
+            waited = round((now - since).total_seconds())
+            run.log(
+                f"Queued for {waited} s with no run of {environment.name} under way and no worker on it "
+                "(its message was lost or is late): dispatched again."
+            )
+            transaction.on_commit(partial(execute_run.delay, run.pk))
+        log.warning("run %s of %s waited %s s with nothing under way: dispatched again", run.pk, environment, waited)
+        sent += 1
+    return sent
 
 
 # --- notifications -------------------------------------------------------------------------------
@@ -501,14 +675,17 @@ def check_drift(check_id: int) -> None:
     output = DriftLog()
     try:
         chain = toolchain.prepare()
+        _recover_state(environment, check.pk, output, chain)
         store = _state_store(output, chain, environment.region)
         outcome = engine.check_drift(
             terraform_request(environment, check.pk, store), chain, settings.LAUNCHPAD["WORK_DIR"], output
         )
     except Exception as error:  # the check must end failed, never stay "running"
-        if not isinstance(error, (TerraformError, engine.ClientError)):
+        known = (TerraformError, engine.ClientError, engine.StateRecoveryError, *aws.CONNECTION_ERRORS)
+        if not isinstance(error, known):
             log.exception("drift check %s failed unexpectedly", check_id)
-        reason = engine.Redactor(environment.secrets().values())(f"{error.__class__.__name__}: {error}")
+        described = failure_reason(error, environment.name) if isinstance(error, known) else str(error)
+        reason = engine.Redactor(environment.secrets().values())(f"{error.__class__.__name__}: {described}")
         with transaction.atomic():
             check.refresh_from_db()
             if not check.is_finished:

@@ -7,7 +7,9 @@ toolchain's environment (offline CLI config) rather than whatever the caller's p
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -46,14 +48,40 @@ LineSink = Callable[[str, str], None]
 """Called with (stream, line) for each line Terraform prints; stream is "stdout" or "stderr"."""
 
 
+# Where Terraform writes the state it could not save to the backend (AWS unreachable at the end of an apply).
+ERRORED_STATE = "errored.tfstate"
+UNRELEASED_LOCK = "Error releasing the state lock"
+# aws-sdk-go's words for a call that got no answer at all, and the URL it was sent to.
+_SEND_FAILED = "send request failed"
+_CAUSED_BY = re.compile(r'caused by: [A-Za-z]+ "(?P<url>https?://[^/"]+)[^"]*": (?P<why>.+)')
+_LOCK_ID = re.compile(r"^\s*ID:\s*(\S+)\s*$", re.M)
+
+
 class TerraformError(RuntimeError):
-    """A Terraform command failed; ``output`` holds what it printed."""
+    """A Terraform command failed; ``output`` holds what it printed.
+
+    ``errored_state`` is the state Terraform could not save to its backend (``errored.tfstate``), if any: it
+    holds every resource created before the failure, and secrets. ``lock_id`` is the ID of a state lock
+    Terraform could not release, when it is known (printed by Terraform, or read while Terraform ran).
+    """
 
     def __init__(self, command: str, returncode: int, output: str) -> None:
         self.command = command
         self.returncode = returncode
         self.output = output
+        self.errored_state: bytes | None = None
+        self.lock_id: str | None = unreleased_lock_id(output)
         super().__init__(f"terraform {command} failed (exit {returncode}): {summarise_error(output)}")
+
+    @property
+    def lock_left_behind(self) -> bool:
+        """Terraform could not release the state lock it held."""
+        return lock_left_behind(self.output)
+
+    @property
+    def unreachable(self) -> tuple[str, str] | None:
+        """(endpoint, why) when the command failed because AWS did not answer at all."""
+        return unreachable_endpoint(self.output)
 
 
 class StateLockedError(TerraformError):
@@ -62,6 +90,54 @@ class StateLockedError(TerraformError):
 
 class TerraformInterrupted(TerraformError):
     """Terraform was stopped on request (SIGINT) before it finished."""
+
+
+def messages(output: str) -> list[str]:
+    """Terraform's output as messages: plain lines, and each -json diagnostic as its summary and detail, decoded."""
+    found = []
+    for line in output.splitlines():
+        event = None
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+        if isinstance(event, dict):
+            diagnostic = event.get("diagnostic") or {}
+            if diagnostic:
+                found.append(f"{diagnostic.get('summary', '')}\n{diagnostic.get('detail', '')}")
+        else:
+            found.append(line)
+    return found
+
+
+def lock_left_behind(output: str) -> bool:
+    """Whether Terraform says it could not release the state lock."""
+    return UNRELEASED_LOCK in output
+
+
+def unreleased_lock_id(output: str) -> str | None:
+    """The ID of the lock Terraform could not release, when it printed the lock's info (not always: when AWS is
+    unreachable it cannot read the lock back, and prints only the error)."""
+    text = "\n".join(messages(output))
+    position = text.find(UNRELEASED_LOCK)
+    if position < 0:
+        return None
+    match = _LOCK_ID.search(text, position)
+    return match.group(1) if match else None
+
+
+def unreachable_endpoint(output: str) -> tuple[str, str] | None:
+    """(endpoint, why) when a call of Terraform (provider or backend) got no answer at all: AWS unreachable.
+
+    ``endpoint`` is scheme and host of the URL the call went to (empty if not printed), ``why`` the network
+    error (``connection refused``, ``connection reset by peer``, ``i/o timeout``...).
+    """
+    for message in messages(output):
+        if _SEND_FAILED in message:
+            match = _CAUSED_BY.search(message)
+            if match:
+                return match.group("url"), match.group("why").rsplit(": ", 1)[-1].strip()
+            return "", message.split(_SEND_FAILED, 1)[1].strip(" \n:") or _SEND_FAILED
+    return None
 
 
 def summarise_error(output: str) -> str:
@@ -166,7 +242,13 @@ class TerraformRunner:
             raise TerraformInterrupted(cmd, returncode, result.output)
         if returncode not in set(ok_codes):
             error_class = StateLockedError if "Error acquiring the state lock" in result.output else TerraformError
-            raise error_class(cmd, returncode, result.output)
+            error = error_class(cmd, returncode, result.output)
+            errored = self.working_dir / ERRORED_STATE
+            if errored.is_file():
+                # The state the backend did not get: handed to the caller (the directory may go next).
+                error.errored_state = errored.read_bytes()
+                errored.unlink()
+            raise error
         return result
 
     def init(
@@ -224,3 +306,16 @@ class TerraformRunner:
     def outputs(self) -> dict:
         """The root module's outputs, sensitive values included (callers decide what to keep)."""
         return json.loads(self.run("output", json=IsFlagged).stdout or "{}")
+
+    def force_unlock(self, lock_id: str) -> CommandResult:
+        """``terraform force-unlock``: release the state lock ``lock_id`` (only if that lock is the one held)."""
+        return self.run("force-unlock", lock_id, force=IsFlagged)
+
+    def pull_state(self) -> dict | None:
+        """The backend's current state, or None when it holds none."""
+        text = self.run("state pull").stdout.strip()
+        return json.loads(text) if text else None
+
+    def push_state(self, state_file: Path, lock_timeout: str = "0s") -> CommandResult:
+        """``terraform state push`` (never ``-force``: Terraform too refuses an unrelated or older state)."""
+        return self.run("state push", str(state_file), lock_timeout=lock_timeout)

@@ -45,6 +45,11 @@ class Run(models.Model):
     # The saved plan, Fernet-encrypted (it holds variable values): any worker can apply it.
     encrypted_plan = models.BinaryField(null=True, blank=True, editable=False)
     error = models.TextField(blank=True)
+    # Left by a run that lost AWS mid-way, for the next run of the environment (provisioning.engine.recover_state):
+    # the state Terraform could not save to the state store, Fernet-encrypted (it holds secrets; never shown),
+    # and the ID of the state lock it could not release.
+    encrypted_kept_state = models.BinaryField(null=True, blank=True, editable=False)
+    unreleased_lock_id = models.CharField(max_length=100, blank=True)
     cancel_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -189,6 +194,19 @@ class Run(models.Model):
         self.status, self.error, self.encrypted_plan = RunStatus.FAILED, reason[:4000], None
         self._finish("error", "encrypted_plan")
 
+    def keep_left_state(self, encrypted_state: bytes | None, lock_id: str) -> None:
+        """Keep what this failed run left in AWS's stead: its state (encrypted) and the lock it still holds."""
+        self.encrypted_kept_state, self.unreleased_lock_id = encrypted_state, lock_id
+        self._save("encrypted_kept_state", "unreleased_lock_id")
+
+    def forget_left_state(self, lock: bool = True, state: bool = True) -> None:
+        """The next run released the lock and/or pushed the state this run left."""
+        if lock:
+            self.unreleased_lock_id = ""
+        if state:
+            self.encrypted_kept_state = None
+        self._save("encrypted_kept_state", "unreleased_lock_id")
+
     def interrupted(self) -> None:
         """The worker stopped a planning run on the user's request."""
         self._require(RunStatus.RUNNING, action="interrupt")
@@ -229,6 +247,13 @@ class RunEvent(models.Model):
                 for index, (stream, message, data) in enumerate(lines, start=1)
             ]
             return cls.objects.bulk_create(events)
+
+
+def runs_with_left_state(environment: Environment) -> list[Run]:
+    """Failed runs of ``environment`` that left a state or a lock to handle before the next run, oldest first."""
+    return list(
+        environment.runs.exclude(encrypted_kept_state__isnull=True, unreleased_lock_id="").order_by("created_at", "id")
+    )
 
 
 def active_run(environment: Environment) -> Run | None:

@@ -21,3 +21,14 @@ variable "aws_endpoint_url" {
     error_message = "The AWS endpoint must be empty (real AWS) or an http(s) URL."
   }
 }
+
+variable "aws_max_retries" {
+  type        = number
+  description = "How many times the provider retries a failing AWS call (with exponential backoff) before the run fails: small enough that an unreachable endpoint ends the run in reasonable time."
+  default     = 25
+
+  validation {
+    condition     = can(regex("^[0-9]+$", tostring(var.aws_max_retries))) && var.aws_max_retries <= 100
+    error_message = "The AWS max retries must be a whole number from 0 to 100."
+  }
+}
