@@ -5,7 +5,9 @@ A worker killed with SIGKILL mid-run leaves a failed run with the reason, and a 
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -41,6 +43,50 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
 
 def run_status(run_id: int) -> str:
     return Run.objects.get(pk=run_id).status
+
+
+def creating_resources(run_id: int) -> bool:
+    """The run's apply creates resources (a first run's log also has the state store bootstrap's "Creating...")."""
+    run = Run.objects.get(pk=run_id)
+    applying = run.events.filter(message="Applying the plan.").values_list("seq", flat=True).first()
+    return (
+        run.status == "applying"
+        and applying is not None
+        and run.events.filter(seq__gt=applying, message__contains="Creating...").exists()
+    )
+
+
+def terraform_applies(run_id: int) -> list[int]:
+    """Pids of the `terraform apply` processes (the wrapper and Terraform) working in one of the run's workspaces."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue  # not a process, or gone meanwhile
+        if Path(argv[0].decode()).name == "terraform" and b"apply" in argv and f"/run-{run_id}-" in cwd:
+            pids.append(int(proc.name))
+    return pids
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` still runs (an orphan that ended may linger as a zombie until init reaps it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def state_lock(environment: Environment) -> str:
+    """The LockID of the environment's state while it is locked (<bucket>/<key>; <bucket>/<key>-md5 is no lock)."""
+    return f"spotmusic-launchpad-tfstate-{environment.region}/environments/{environment.name}/terraform.tfstate"
+
+
+def state_lock_ids(environment: Environment) -> list[str]:
+    """The LockIDs in the lock table (provisioning.engine.ensure_state_store names it)."""
+    items = aws.client("dynamodb", environment.region).scan(TableName="spotmusic-launchpad-tflock")["Items"]
+    return [item["LockID"]["S"] for item in items]
 
 
 def test_sandbox_through_the_api_reaches_ready_and_destroys_after_approval(stack, emulator):
@@ -92,23 +138,51 @@ def test_sandbox_through_the_api_reaches_ready_and_destroys_after_approval(stack
     assert Environment.objects.get(name="e2e-sandbox").status == "destroyed"
     assert leftovers("spotmusic-e2e-sandbox") == []
 
-    # The generated secrets are nowhere: database rows, run events, API responses, worker log.
-    everything = [
-        client.get(url).content.decode()
-        for url in (
-            "/api/v1/environments/e2e-sandbox/",
-            f"/api/v1/runs/{run_id}/",
-            f"/api/v1/runs/{destroy_id}/",
-            f"/api/v1/runs/{run_id}/events/?limit=100000",
-            f"/api/v1/runs/{destroy_id}/events/?limit=100000",
-        )
-    ]
+    # The generated secrets are nowhere: every API answer of the run (each page of each list), every row of every
+    # table, the plan summaries kept on the runs, every log the stack wrote (worker, beat, web).
+    admin_client = client_for(make_user("admin"))
+
+    def every_page(api: APIClient, url: str) -> list[str]:
+        bodies = []
+        while url:
+            response = api.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            bodies.append(response.content.decode())
+            url = response.json().get("next") if isinstance(response.json(), dict) else None
+        return bodies
+
+    everything = []
+    for url in (
+        "/api/v1/environments/",
+        "/api/v1/environments/e2e-sandbox/",
+        "/api/v1/environments/e2e-sandbox/drift-checks/",
+        "/api/v1/environments/e2e-sandbox/status/",
+        "/api/v1/status/",
+    ):
+        everything += every_page(client, url)
+    runs = [json.loads(page)["results"] for page in every_page(client, "/api/v1/environments/e2e-sandbox/runs/")]
+    run_ids = [listed["id"] for page in runs for listed in page]
+    assert {run_id, destroy_id} <= set(run_ids)
+    for listed_id in run_ids:
+        everything += every_page(client, f"/api/v1/runs/{listed_id}/")
+        events = every_page(client, f"/api/v1/runs/{listed_id}/events/")
+        assert sum(len(json.loads(page)["results"]) for page in events) == Run.objects.get(pk=listed_id).events.count()
+        everything += events
+    for url in ("/api/v1/audit-events/", "/api/v1/audit/findings/?status=all"):
+        everything += every_page(admin_client, url)
+    for stored in Run.objects.filter(environment__name="e2e-sandbox"):
+        assert stored.plan_summary, f"run {stored.pk} kept its plan summary"
+        everything.append(json.dumps([stored.plan_summary, stored.plan_findings, stored.approval_reasons]))
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
             cursor.execute(f'SELECT * FROM "{table}"')
             everything.append(repr(cursor.fetchall()))
-    everything.append(stack.worker_log.read_text(errors="replace"))
+    # emulator.log is AWS's side: the secrets are sent there on purpose.
+    logs = sorted(log for log in ARTIFACTS.glob("*.log") if log.name != "emulator.log")
+    assert stack.worker_log in logs and ARTIFACTS / "beat.log" in logs
+    everything += [log.read_text(errors="replace") for log in logs]
     for name, value in generated.items():
+        assert len(value) >= 16, f"the generated {name} is long enough to be found only where it is"
         assert not any(value in text for text in everything), f"the generated {name} leaked"
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -126,14 +200,11 @@ def test_a_worker_killed_mid_run_leaves_a_failed_run_and_a_new_plan_converges(st
     )
     assert response.status_code == 201, response.content
     run_id = Run.objects.get(environment__name="e2e-crash").pk
-    wait_for(
-        lambda: (
-            run_status(run_id) == "applying"
-            and Run.objects.get(pk=run_id).events.filter(message__contains="Creating...").exists()
-        ),
-        300,
-        "the apply to start creating resources",
-    )
+    wait_for(lambda: creating_resources(run_id), 300, "the apply to start creating resources")
+    environment = Environment.objects.get(name="e2e-crash")
+    assert state_lock(environment) in state_lock_ids(environment), "the apply holds the state lock"
+    terraform = terraform_applies(run_id)
+    assert terraform, "the run's terraform apply"
 
     stack.kill("worker")
     killed_at = time.monotonic()
@@ -143,6 +214,10 @@ def test_a_worker_killed_mid_run_leaves_a_failed_run_and_a_new_plan_converges(st
     run = Run.objects.get(pk=run_id)
     assert "stopped reporting" in run.error
     assert Environment.objects.get(name="e2e-crash").status == "failed"
+
+    # Terraform outlives its worker (its own session): it finishes, saves the state and releases the lock.
+    wait_for(lambda: not any(map(running, terraform)), 300, "the killed run's terraform apply to end")
+    assert state_lock(environment) not in state_lock_ids(environment), "the state lock was released"
 
     again = client.post("/api/v1/environments/e2e-crash/runs/", {"kind": "apply"}, format="json")
     assert again.status_code == 201

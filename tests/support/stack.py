@@ -1,4 +1,4 @@
-"""The real stack of the end-to-end tests: a Celery worker and beat against the test database and the emulator.
+"""The real stack of the end-to-end tests: gunicorn, a Celery worker and beat against the test database and emulator.
 
 Shared by tests/integration (through the API) and tests/ui (through a browser).
 """
@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -30,15 +33,25 @@ def database_url() -> str:
     )
 
 
-class Stack:
-    """A Celery worker and beat against the test database, the broker and the emulator."""
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    def __init__(self, emulator, tmp_path: Path) -> None:
+
+class Stack:
+    """gunicorn (``web``, at ``url``), a Celery worker and beat against the test database, the broker and the emulator.
+
+    Each process runs in its own session, so ``kill`` takes its children (gunicorn's and Celery's workers) with it.
+    """
+
+    def __init__(self, emulator, tmp_path: Path, endpoint: str | None = None) -> None:
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "portal.test_settings",
             "DATABASE_URL": database_url(),
-            "AWS_ENDPOINT_URL": emulator.endpoint,
+            # ``endpoint`` puts something between the stack and the emulator (tests/support/proxy.py).
+            "AWS_ENDPOINT_URL": endpoint or emulator.endpoint,
             "LAUNCHPAD_WORK_DIR": str(tmp_path / "work"),
             "LAUNCHPAD_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
         }
@@ -46,15 +59,24 @@ class Stack:
         self.processes: dict[str, subprocess.Popen] = {}
         ARTIFACTS.mkdir(exist_ok=True)
         self.worker_log = ARTIFACTS / "worker.log"
+        self.web_log = ARTIFACTS / "web.log"
+        # One port for the stack's life: a restarted web answers where the clients already point.
+        self.url = f"http://127.0.0.1:{free_port()}"
 
     def start(self, name: str) -> None:
+        celery = ["celery", "-A", "portal"]
         argv = {
-            "worker": ["worker", "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
-            "beat": ["beat", "--loglevel", "INFO", "--schedule", str(self.tmp_path / "beat-schedule")],
+            # As `make run` serves it: two gunicorn workers of four threads, the access log in web.log.
+            "web": ["gunicorn", "portal.wsgi", "--bind", self.url.removeprefix("http://"), "--workers", "2"]
+            + ["--threads", "4", "--access-logfile", "-"],
+            "worker": [*celery, "worker", "--concurrency", "2", "--loglevel", "INFO"]
+            + ["--without-gossip", "--without-mingle"],
+            "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(self.tmp_path / "beat-schedule")],
         }[name]
-        log = open(self.worker_log if name == "worker" else ARTIFACTS / "beat.log", "ab")  # noqa: SIM115
+        logs = {"web": self.web_log, "worker": self.worker_log, "beat": ARTIFACTS / "beat.log"}
+        log = open(logs[name], "ab")  # noqa: SIM115
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", *argv],
+            [sys.executable, "-m", *argv],
             cwd=REPO,
             env=self.env,
             stdout=log,
@@ -62,22 +84,48 @@ class Stack:
             start_new_session=True,
         )
         log.close()
+        if name == "web":
+            self.wait_for_web()
+
+    def wait_for_web(self, timeout: float = 60) -> None:
+        """Return once gunicorn answers /healthz (the database reachable); fail with its log's tail otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.processes["web"].poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        tail = self.web_log.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"gunicorn did not answer on {self.url} within {timeout:.0f} s:\n{tail}")
 
     def kill(self, name: str) -> None:
-        """SIGKILL the process group: the worker and its pool children, as a crash would."""
+        """SIGKILL the process group (a worker and its pool children, gunicorn and its workers), as a crash would."""
         process = self.processes.pop(name)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
-    def stop(self) -> None:
-        for name in list(self.processes):
-            process = self.processes.pop(name)
+    def stop(self, *names: str, timeout: float = 30) -> list[str]:
+        """SIGTERM (Celery's warm shutdown, gunicorn's graceful one) ``names`` or every process, all at once.
+
+        A process still there after ``timeout`` seconds is killed with its group; their names are returned.
+        """
+        stopping = {name: self.processes.pop(name) for name in names or list(self.processes)}
+        for process in stopping.values():
             process.terminate()
+        deadline = time.monotonic() + timeout
+        killed = []
+        for name, process in stopping.items():
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+                killed.append(name)
+        return killed
 
 
 @pytest.fixture
