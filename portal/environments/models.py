@@ -157,8 +157,9 @@ class Environment(models.Model):
         changed = False
         for variable in self.blueprint.variables:
             if variable["sensitive"] and variable["name"] not in current:
-                # URL-safe and free of the characters RDS refuses in passwords (/ @ " space).
-                current[variable["name"]] = secrets.token_urlsafe(32)
+                # 40 URL-safe characters (240 random bits): free of the characters RDS refuses in passwords
+                # (/ @ " space) and within MySQL's 41-character limit (the database module checks both).
+                current[variable["name"]] = secrets.token_urlsafe(30)
                 changed = True
         if changed or not self.encrypted_secrets:
             self.encrypted_secrets = crypto.encrypt_json(current)
