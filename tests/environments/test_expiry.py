@@ -21,6 +21,7 @@ from portal.runs.models import Run
 from provisioning import tasks
 from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs
 from tests.notifications.receiver import Receiver
+from tests.support.stack import wait_for
 
 ENVIRONMENTS = "/api/v1/environments/"
 STATEFUL_DESTROY = {
@@ -307,16 +308,6 @@ def quick_lifecycle(monkeypatch, settings):
 
 
 pytest_plugins = ["tests.support.stack"]
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from provisioning import aws
 from tests.factories import api_client, make_user
 from tests.support.inventory import leftovers
 from tests.support.proxy import OutageProxy
-from tests.support.stack import Stack
+from tests.support.stack import Stack, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -47,15 +47,6 @@ def stack(emulator, proxy, tmp_path):
 
 def client_for(user):
     return api_client(user)
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def run_status(run_id: int) -> str:

@@ -19,6 +19,7 @@ from provisioning import aws
 from tests.conftest import ARTIFACTS
 from tests.factories import make_user, token_for
 from tests.support.inventory import leftovers
+from tests.support.stack import wait_for
 
 # The `stack` fixture (a Celery worker and beat) lives in tests/support/stack.py, shared with tests/ui.
 pytest_plugins = ["tests.support.stack"]
@@ -29,16 +30,6 @@ def client_for(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def run_status(run_id: int) -> str:

@@ -30,7 +30,7 @@ from provisioning.tasks import execute_run
 from tests.conftest import ARTIFACTS
 from tests.factories import make_user, token_for
 from tests.support.inventory import leftovers
-from tests.support.stack import Stack
+from tests.support.stack import Stack, wait_for
 
 # The marker makes pytest-django set up the test database; its per-test wrapper is replaced below.
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -141,16 +141,6 @@ def ready(stack, sandbox) -> Environment:
     environment = Environment.objects.get(name=NAME)
     assert environment.status == "ready", Run.objects.get(pk=sandbox).error
     return environment
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def environment_runs():

@@ -39,6 +39,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
+    """Poll ``predicate`` until it answers something true (returned), or fail the test after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
 class Stack:
     """gunicorn (``web``, at ``url``), a Celery worker and beat against the test database, the broker and the emulator.
 
