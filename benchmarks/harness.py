@@ -43,6 +43,8 @@ REPO = Path(__file__).resolve().parents[1]
 # As tests/conftest.py: LAUNCHPAD_ARTIFACTS moves the artifacts folder.
 ARTIFACTS = Path(os.environ.get("LAUNCHPAD_ARTIFACTS") or REPO / "artifacts")
 REGION = "eu-west-1"
+# Run statuses after which an environment will not become ready without someone acting.
+STUCK = ("failed", "cancelled", "rejected", "awaiting_approval")
 BENCH_USER = "benchmark"
 
 
@@ -419,7 +421,8 @@ class Launchpad:
     def wait_until_settled(self, names: list[str], timeout: float = 900.0, interval: float = 0.1) -> dict[str, float]:
         """Poll the environments (one list request) every ``interval`` s until each is ready; when each was seen.
 
-        Wall-clock times. Raises RuntimeError when one fails, with its last run's error.
+        Wall-clock times. Raises RuntimeError when one fails, or its run ends or stops short of ready (failed,
+        cancelled, rejected, awaiting an approval nobody here gives), with the run's error.
         """
         seen: dict[str, float] = {}
         wanted = set(names)
@@ -435,8 +438,10 @@ class Launchpad:
                     continue
                 if environment["status"] == "ready":
                     seen[name] = now
-                elif environment["status"] == "failed":
-                    raise RuntimeError(f"{name} failed: {self.last_run(name).get('error')}; see {self.log_dir}")
+                elif environment["status"] == "failed" or (environment.get("last_run") or {}).get("status") in STUCK:
+                    # A run that failed before the apply leaves the environment "new": its run says so.
+                    run = self.last_run(name)
+                    raise RuntimeError(f"{name}: run {run.get('status')}: {run.get('error')}; see {self.log_dir}")
             time.sleep(interval)
         return seen
 
