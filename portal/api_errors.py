@@ -1,8 +1,10 @@
-"""API errors as plain sentences: model validation → 400 with field messages, a refused transition → 409."""
+"""API errors as plain sentences: model validation → 400 with field messages, a refused transition → 409, a value
+the database cannot hold (PostgreSQL refuses NUL characters in text, even to compare) → 400."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -17,4 +19,9 @@ def exception_handler(exc, context):
         exc = ValidationError(detail)
     if isinstance(exc, TransitionError):
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, DataError):
+        # Raised before anything was written (a lookup or the first write of an atomic block, rolled back).
+        message = "The request holds a value the database cannot store or compare"
+        reason = "a NUL character" if "NUL" in str(exc) else "too long or malformed"
+        return Response({"detail": f"{message} ({reason})."}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)

@@ -2,8 +2,9 @@
 
 drf-spectacular documents only the success of an operation; schemathesis (tests/security/test_schemathesis.py)
 holds the API to its schema, so the errors every view can answer are added here in one place, by rule:
-401 and 403 where a sign-in is needed, 404 where the path names an object, 400, 413 and 415 where a body is
-read, 429 where a throttle counts. Operation-specific errors (409 for a refused transition, 400 for a bad
+400 everywhere (a NUL character in the address, refused before any view: portal/http_errors.py), 401 and 403
+where a sign-in is needed, 404 where the path names an object, 413 and 415 where a body is read, 429 where a
+throttle counts. Operation-specific errors (409 for a refused transition, 400 for a bad
 query parameter) are declared on the view with ``extend_schema(responses=...)``.
 """
 
@@ -57,9 +58,9 @@ class LaunchpadAutoSchema(AutoSchema):
         return dict(sorted(responses.items()))
 
     def error_codes(self) -> list[str]:
-        codes = []
+        codes = ["400"]  # any address holding a NUL character (RejectNulMiddleware)
         if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
-            codes += ["400", "413", "415"]
+            codes += ["413", "415"]
         if not all(isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
             codes += ["401", "403"]
         if "{" in self.path:

@@ -7,6 +7,8 @@ an API client gets JSON with a sentence instead, like every other API error.
 
 from __future__ import annotations
 
+from urllib.parse import unquote_plus
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
@@ -51,3 +53,23 @@ def server_error(request):
             {"detail": "Launchpad failed to answer: the error is logged for its operators."}, status=500
         )
     return defaults.server_error(request)
+
+
+class RejectNulMiddleware:
+    """A NUL character in the address or the query string is a 400 before any view sees it.
+
+    No name, filter or parameter of Launchpad may hold one, and PostgreSQL cannot even compare text with it
+    (psycopg raises DataError: a 500 where SQLite just finds nothing). JSON bodies: portal/api_parsers.py.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = unquote_plus(request.META.get("QUERY_STRING", ""), errors="replace")
+        if "\x00" in request.path or "\x00" in query:
+            message = "The address contains a NUL character, which no name or parameter of Launchpad may hold."
+            if is_api(request):
+                return JsonResponse({"detail": message}, status=400)
+            return render(request, "400.html", {"message": message}, status=400)
+        return self.get_response(request)
