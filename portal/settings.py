@@ -288,6 +288,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
+# How often beat looks for runs whose worker died and for queued runs whose message was lost.
+SWEEP_SECONDS = float(os.environ.get("LAUNCHPAD_SWEEP_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE = {
     # The security audit of the whole account (portal/audit), daily unless LAUNCHPAD_AUDIT_SCHEDULE_SECONDS says.
     "audit-account": {
@@ -295,9 +297,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("LAUNCHPAD_AUDIT_SCHEDULE_SECONDS", "86400")),
     },
     # Runs whose worker died are failed within HEARTBEAT_TIMEOUT + 30 s (well under 2 minutes).
-    "reap-lost-runs": {"task": "provisioning.tasks.reap_lost_runs", "schedule": 30.0},
+    "reap-lost-runs": {"task": "provisioning.tasks.reap_lost_runs", "schedule": SWEEP_SECONDS},
     # Queued runs whose message was lost (web killed between commit and enqueue) go within REDISPATCH_AFTER + 30 s.
-    "redispatch-stalled-runs": {"task": "provisioning.tasks.redispatch_stalled_runs", "schedule": 30.0},
+    "redispatch-stalled-runs": {"task": "provisioning.tasks.redispatch_stalled_runs", "schedule": SWEEP_SECONDS},
     # A refresh-only plan of every ready environment (drift found → status "drifted", owners told).
     "check-drift": {
         "task": "provisioning.tasks.schedule_drift_checks",

@@ -434,8 +434,10 @@ def plan(
             on_line=sink,
             stop=stop,
         )
-        shown = runner.show_plan(rendered.plan_file)
-        findings, audit_error = audit_plan(shown) if not request.destroy else ([], "")
+        # A plan without changes applies nothing: neither its summary nor the pre-apply audit needs Terraform to
+        # load the provider's schema again for `show -json` (about a second and a CPU-second per no-op run).
+        shown = runner.show_plan(rendered.plan_file) if has_changes else {}
+        findings, audit_error = audit_plan(shown) if has_changes and not request.destroy else ([], "")
         return PlanOutcome(
             has_changes=has_changes,
             summary=summarise_plan(shown),

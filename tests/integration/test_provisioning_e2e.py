@@ -104,6 +104,11 @@ def test_sandbox_through_the_api_reaches_ready_and_destroys_after_approval(stack
     run = Run.objects.get(pk=run_id)
     assert environment.status == "ready", run.error
     assert run.status == "succeeded" and run.plan_summary["add"] > 50
+    # A dev plan is applied in the workspace that planned it: no second render and init before the apply.
+    messages = list(run.events.order_by("seq").values_list("message", flat=True))
+    applying = messages.index("Applying the plan.")
+    assert not any("Initializing the backend" in message for message in messages[applying:])
+    assert any("Initializing the backend" in message for message in messages[:applying])
 
     outputs = client.get("/api/v1/environments/e2e-sandbox/").json()["outputs"]
     cluster = aws.client("ecs").describe_clusters(clusters=[outputs["ecs_cluster_name"]])["clusters"][0]

@@ -65,6 +65,8 @@ class Stack:
             "AWS_ENDPOINT_URL": endpoint or emulator.endpoint,
             "LAUNCHPAD_WORK_DIR": str(tmp_path / "work"),
             "LAUNCHPAD_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+            # Beat looks for lost workers and lost messages every 5 s, not 30: the same sweeps, sooner.
+            "LAUNCHPAD_SWEEP_SECONDS": "5",
         }
         self.tmp_path = tmp_path
         self.processes: dict[str, subprocess.Popen] = {}
