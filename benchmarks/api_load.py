@@ -292,7 +292,7 @@ def seed(args) -> dict:
                 status=status,
                 outputs=outputs,
                 encrypted_secrets=crypto.encrypt_json(
-                    {"db_password": secrets.token_urlsafe(32), "app_secret_key": secrets.token_urlsafe(32)}
+                    {"db_password": secrets.token_urlsafe(30), "app_secret_key": secrets.token_urlsafe(32)}
                 ),
                 created_at=created,
                 destroyed_at=created + timedelta(days=1) if status == EnvironmentStatus.DESTROYED else None,

@@ -112,8 +112,9 @@ def by_hand(
     variables = {"vpc_cidr": cidr, "environment": name, "tier": "dev", "region": REGION, "aws_endpoint_url": endpoint}
     backend = BackendConfig(store.bucket, f"plain/{name}/terraform.tfstate", REGION, store.lock_table, endpoint)
     workspace = render_workspace(blueprint, scratch / f"plain-{name}", variables, backend)
+    # 40 characters, as Launchpad generates them (the database module allows 16-41 for RDS MySQL).
     env = chain.environment(
-        {**launchpad.env, **{f"TF_VAR_{key}": secrets.token_urlsafe(32) for key in SECRET_VARIABLES}}
+        {**launchpad.env, **{f"TF_VAR_{key}": secrets.token_urlsafe(30) for key in SECRET_VARIABLES}}
     )
     init = ["init", "-input=false", f"-backend-config={workspace.backend_file}"]
     var_file = f"-var-file={workspace.var_file}"
