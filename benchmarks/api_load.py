@@ -34,7 +34,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -462,12 +461,6 @@ def count_queries(paths: list[str], token: str, samples: int = 30) -> dict:
 
 
 # --- gunicorn and wrk --------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_gunicorn(env: dict, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
     argv = [
         sys.executable,
@@ -625,6 +618,8 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connections
 
         connections.close_all()
+
+        from provisioning.emulator.server import free_port
 
         port = free_port()
         gunicorn = start_gunicorn(env, port, args.workers, args.gunicorn_threads, data_dir / "gunicorn.log")

@@ -29,7 +29,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -224,12 +223,6 @@ class MemorySampler:
         self._thread.join()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --- the stack -----------------------------------------------------------------------------------
 class Launchpad:
     """A throwaway Launchpad: emulator, fresh database, one Celery worker (``concurrency`` pool processes),
@@ -302,6 +295,8 @@ class Launchpad:
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO"]
             + ["--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle", "-n", "bench@%h"],
         )
+        from provisioning.emulator.server import free_port
+
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
         self.web = self._spawn(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from provisioning.emulator.server import free_port
 from tests.conftest import ARTIFACTS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,12 +31,6 @@ def database_url() -> str:
     return (
         f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
