@@ -224,15 +224,21 @@ def without_sensitive_outputs(sink: LineSink) -> LineSink:
     return forward
 
 
-def _outputs_event(line: str) -> dict | None:
-    """The "outputs" message of ``apply -json``, if ``line`` is one."""
-    if not line.startswith("{") or '"outputs"' not in line:
+def json_event(line: str) -> dict | None:
+    """One of Terraform's -json lines as its object; None for any other line (plain text)."""
+    if not line.startswith("{"):
         return None
     try:
         event = json.loads(line)
     except ValueError:
         return None
-    if not (isinstance(event, dict) and event.get("type") == "outputs" and isinstance(event.get("outputs"), dict)):
+    return event if isinstance(event, dict) else None
+
+
+def _outputs_event(line: str) -> dict | None:
+    """The "outputs" message of ``apply -json``, if ``line`` is one."""
+    event = json_event(line) if '"outputs"' in line else None
+    if not (event and event.get("type") == "outputs" and isinstance(event.get("outputs"), dict)):
         return None
     return event if all(isinstance(body, dict) for body in event["outputs"].values()) else None
 

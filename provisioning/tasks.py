@@ -7,7 +7,6 @@ Tasks are acknowledged late and idempotent on the run id: a task for a run that 
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import socket
@@ -76,17 +75,6 @@ def dispatch_on_commit(environment_id: int) -> None:
 
 
 # --- event streaming ---------------------------------------------------------------------------
-def _json_event(line: str) -> dict | None:
-    """Terraform's -json lines keep their structure; any other line is plain text."""
-    if not line.startswith("{"):
-        return None
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) else None
-
-
 class EventWriter:
     """Buffers Terraform's lines and writes them as RunEvents every half second, while it runs."""
 
@@ -98,7 +86,7 @@ class EventWriter:
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def __call__(self, stream: str, line: str) -> None:
-        data = _json_event(line) if stream == "stdout" else None
+        data = engine.json_event(line) if stream == "stdout" else None
         message = data.get("@message", line) if data else line
         with self.lock:
             self.pending.append((stream if stream in EventStream.values else EventStream.LAUNCHPAD, message, data))
@@ -629,7 +617,7 @@ class DriftLog:
         self.size = 0
 
     def __call__(self, stream: str, line: str) -> None:
-        data = _json_event(line) if stream == "stdout" else None
+        data = engine.json_event(line) if stream == "stdout" else None
         text = data.get("@message", line) if data else line
         if self.size < DRIFT_LOG_LIMIT:
             self.lines.append(text)
