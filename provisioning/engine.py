@@ -23,7 +23,14 @@ from python_terraform import IsFlagged
 from provisioning import audit, aws
 from provisioning.terraform import LineSink, TerraformError, TerraformRunner
 from provisioning.toolchain import Toolchain
-from provisioning.workspace import MODULE_LIBRARY, BackendConfig, Workspace, render_workspace
+from provisioning.workspace import (
+    MODULE_LIBRARY,
+    BackendConfig,
+    Workspace,
+    claimed_workspace,
+    render_workspace,
+    write_private,
+)
 
 STATEFUL_RESOURCE_TYPES = frozenset(
     {
@@ -51,7 +58,11 @@ class StateStore:
 
 @dataclass(frozen=True)
 class RunRequest:
-    """Everything a run needs to drive Terraform for one environment."""
+    """Everything a run needs to drive Terraform for one environment.
+
+    ``run_id`` is the id of the ``operation`` the work is for: "run" (a run) or "drift" (a drift check); the two
+    name their workspaces ``<operation>-<id>-…``, so a workspace left behind is traced to its owner.
+    """
 
     run_id: int
     blueprint: str
@@ -62,6 +73,7 @@ class RunRequest:
     endpoint: str | None
     state_store: StateStore
     destroy: bool = False
+    operation: str = "run"
 
     @property
     def state_key(self) -> str:
@@ -137,16 +149,16 @@ def audit_plan(plan: dict) -> tuple[list[dict], str]:
         return [], f"{error.__class__.__name__}: {error}"
 
 
-def _runner(workspace_root: Path, toolchain: Toolchain, request: RunRequest) -> TerraformRunner:
-    return TerraformRunner(workspace_root, toolchain, env={**os.environ, **request.secret_environment})
+def _runner(workspace: Workspace, toolchain: Toolchain, request: RunRequest) -> TerraformRunner:
+    return TerraformRunner(
+        workspace.root, toolchain, env={**os.environ, **request.secret_environment}, lock_fd=workspace.lock_fd
+    )
 
 
 @contextmanager
 def _workspace(request: RunRequest, work_dir: Path):
     """A fresh workspace for this step, removed afterwards (state is remote, the plan is returned)."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    directory = Path(tempfile.mkdtemp(prefix=f"run-{request.run_id}-", dir=work_dir))
-    try:
+    with claimed_workspace(work_dir, request.operation, request.run_id) as claimed:
         backend = BackendConfig(
             bucket=request.state_store.bucket,
             key=request.state_key,
@@ -154,9 +166,7 @@ def _workspace(request: RunRequest, work_dir: Path):
             dynamodb_table=request.state_store.lock_table,
             endpoint=request.endpoint,
         )
-        yield render_workspace(request.blueprint, directory / "ws", request.variables, backend)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        yield render_workspace(request.blueprint, claimed.path / "ws", request.variables, backend, claimed.lock_fd)
 
 
 class RunWorkspace:
@@ -177,7 +187,7 @@ class RunWorkspace:
         """The workspace and a runner in it for ``request`` (same environment, store and variables)."""
         if self._workspace is None:
             self._workspace = self._scope.enter_context(_workspace(self.request, self.work_dir))
-        runner = _runner(self._workspace.root, toolchain, request)
+        runner = _runner(self._workspace, toolchain, request)
         if not self._initialised:
             runner.init(backend_config=self._workspace.backend_file, on_line=sink)
             self._initialised = True
@@ -395,8 +405,7 @@ def release_and_push(
                 lock_released=released,
             )
     state_file = scratch / f"kept-{left.run_id}.tfstate"
-    state_file.touch(mode=0o600)
-    state_file.write_bytes(left.state)
+    write_private(state_file, left.state)
     try:
         runner.push_state(state_file, lock_timeout=LOCK_TIMEOUT)
     finally:
@@ -412,7 +421,7 @@ def recover_state(request: RunRequest, left: LeftState, toolchain: Toolchain, wo
     """Before a run: release the stale lock and push the state ``left`` by a failed run (release_and_push)."""
     sink = masked(sink, Redactor(request.secret_environment.values()))
     with _workspace(request, work_dir) as workspace:
-        runner = _runner(workspace.root, toolchain, request)
+        runner = _runner(workspace, toolchain, request)
         runner.init(backend_config=workspace.backend_file, on_line=sink)
         release_and_push(runner, workspace.directory, left, lambda: read_state_lock(request), sink, request.environment)
 
@@ -470,7 +479,7 @@ def apply(
     sink = masked(sink, redactor)
     with _run_workspace(request, work_dir, workspace) as shared, watching_lock(request, sink) as sink:
         rendered, runner = shared.runner(request, toolchain, sink)
-        rendered.plan_file.write_bytes(plan_bytes)
+        write_private(rendered.plan_file, plan_bytes)
         result = runner.apply(rendered.plan_file, lock_timeout=LOCK_TIMEOUT, on_line=without_sensitive_outputs(sink))
         events = [_outputs_event(line) for stream, line in result.lines if stream == "stdout"]
         outputs = next((event["outputs"] for event in reversed(events) if event is not None), None)
@@ -785,7 +794,7 @@ def check_drift(request: RunRequest, toolchain: Toolchain, work_dir: Path, sink:
     redactor = Redactor(request.secret_environment.values())
     sink = masked(sink, redactor)
     with _workspace(request, work_dir) as workspace, watching_lock(request, sink) as sink:
-        runner = _runner(workspace.root, toolchain, request)
+        runner = _runner(workspace, toolchain, request)
         runner.init(backend_config=workspace.backend_file, on_line=sink)
         reported = runner.plan(
             workspace.plan_file, var_file=workspace.var_file, refresh_only=True, lock_timeout=LOCK_TIMEOUT, on_line=sink

@@ -15,8 +15,9 @@ from datetime import timedelta
 from functools import partial
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +47,7 @@ from portal.runs.models import (
 )
 from provisioning import audit, aws, engine, toolchain
 from provisioning.terraform import TerraformError, TerraformInterrupted, summarise_error
+from provisioning.workspace import ErroredState, FoundWorkspace, found_workspaces, remove_workspace
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10
@@ -180,9 +182,14 @@ def _environment_after_failure(run: Run) -> None:
 
 
 def terraform_request(
-    environment: Environment, operation_id: int, store: engine.StateStore, destroy: bool = False
+    environment: Environment,
+    operation_id: int,
+    store: engine.StateStore,
+    destroy: bool = False,
+    operation: str = "run",
 ) -> engine.RunRequest:
-    """What the engine needs to drive Terraform for ``environment`` (a run's or a drift check's work)."""
+    """What the engine needs to drive Terraform for ``environment`` (a run's or, ``operation`` "drift", a drift
+    check's work)."""
     endpoint = settings.AWS_ENDPOINT_URL
     return engine.RunRequest(
         run_id=operation_id,
@@ -198,6 +205,7 @@ def terraform_request(
         endpoint=endpoint,
         state_store=store,
         destroy=destroy,
+        operation=operation,
     )
 
 
@@ -402,7 +410,9 @@ def failure_reason(error: Exception, environment: str) -> str:
     return " ".join(part for part in parts if part)
 
 
-def _recover_state(environment: Environment, operation_id: int, sink, chain: toolchain.Toolchain) -> None:
+def _recover_state(
+    environment: Environment, operation_id: int, sink, chain: toolchain.Toolchain, operation: str = "run"
+) -> None:
     """Before any Terraform work on ``environment``: release the stale lock and push the state failed runs left.
 
     Releasing that lock is safe: it is the very lock the failed run held (engine.release_and_push checks the ID),
@@ -425,7 +435,7 @@ def _recover_state(environment: Environment, operation_id: int, sink, chain: too
             sink("launchpad", f"Run #{failed.pk} lost AWS mid-way: handling what it left before this one.")
             try:
                 engine.recover_state(
-                    terraform_request(environment, operation_id, store),
+                    terraform_request(environment, operation_id, store, operation=operation),
                     left,
                     chain,
                     settings.LAUNCHPAD["WORK_DIR"],
@@ -443,7 +453,8 @@ def _recover_state(environment: Environment, operation_id: int, sink, chain: too
 
 @shared_task(ignore_result=True)
 def reap_lost_runs() -> int:
-    """Fail every run whose worker stopped reporting (killed, machine lost). Runs on a schedule."""
+    """Fail every run whose worker stopped reporting (killed, machine lost), then remove the workspaces left
+    behind (sweep_workspaces). Runs on a schedule."""
     cutoff = timezone.now() - heartbeat_timeout()
     lost = 0
     for run_id in Run.objects.filter(status__in=WORKING_STATUSES, heartbeat_at__lt=cutoff).values_list("pk", flat=True):
@@ -452,7 +463,81 @@ def reap_lost_runs() -> int:
             if run.status in WORKING_STATUSES and run.heartbeat_at < cutoff:
                 _fail_lost(run)
                 lost += 1
+    sweep_workspaces()
     return lost
+
+
+# --- workspaces left behind ----------------------------------------------------------------------
+def sweep_workspaces() -> int:
+    """Remove the workspaces under WORK_DIR whose run or drift check is no longer under way; return how many.
+
+    A worker killed mid-run leaves its workspace: the saved plan holds every variable value (secrets included),
+    Terraform's log files its output, and an ``errored.tfstate`` a whole state. Left alone: the workspace of a
+    run another live worker runs (fresh heartbeat), of a drift check under way, and any workspace a Terraform
+    still works in (provisioning.workspace.remove_workspace; swept again next time). An ``errored.tfstate`` is
+    first kept encrypted on its run, for the next run of the environment to push (_recover_state).
+    """
+    found = found_workspaces(settings.LAUNCHPAD["WORK_DIR"])
+    if not found:
+        return 0
+    ids = {operation: {w.operation_id for w in found if w.operation == operation} for operation in ("run", "drift")}
+    under_way = {
+        ("run", pk)
+        for pk in Run.objects.filter(
+            pk__in=ids["run"], status__in=WORKING_STATUSES, heartbeat_at__gte=timezone.now() - heartbeat_timeout()
+        ).values_list("pk", flat=True)
+    } | {
+        ("drift", pk)
+        for pk in DriftCheck.objects.filter(
+            pk__in=ids["drift"],
+            status__in=DRIFT_CHECK_UNDER_WAY,
+            created_at__gte=timezone.now() - DRIFT_CHECK_LOST_AFTER,
+        ).values_list("pk", flat=True)
+    }
+    removed = 0
+    for left in found:
+        if (left.operation, left.operation_id) in under_way:
+            continue
+        try:
+            if remove_workspace(left.path, partial(_keep_errored_state, left)):
+                removed += 1
+                log.info("removed the workspace %s left behind", left.path.name)
+        except Exception:  # one workspace that cannot go must not keep the others
+            log.exception("could not remove the workspace %s left behind", left.path)
+    return removed
+
+
+def _keep_errored_state(left: FoundWorkspace, errored: ErroredState) -> None:
+    """Keep encrypted on its run the state Terraform could not save, found in a workspace left behind."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().filter(pk=left.operation_id).first() if left.operation == "run" else None
+        if run is None:
+            # No run to keep it on (its environment was deleted): it is not left on disk in clear either.
+            log.error(
+                "the workspace %s held a state Terraform could not save (%s bytes) and no run of Launchpad to keep "
+                "it on: it was removed with the workspace",
+                left.path.name,
+                len(errored.state),
+            )
+            return
+        run.keep_left_state(crypto.encrypt_bytes(errored.state), errored.lock_id or run.unreleased_lock_id)
+        run.log(
+            "Terraform ended after this run's worker was lost, without saving the state to the state store: Launchpad "
+            f"kept it (encrypted, on this run) and pushes it before the next run of {run.environment.name}."
+        )
+    record("run.state_kept", run, actor=None, lock_id=run.unreleased_lock_id)
+
+
+@worker_ready.connect
+def sweep_workspaces_at_start(**kwargs) -> None:
+    """A worker starting (after a crash, say) removes the workspaces no run under way uses any more."""
+    try:
+        removed = sweep_workspaces()
+        if removed:
+            log.warning("removed %s workspaces left behind by runs no longer under way", removed)
+    finally:
+        # Celery's main process uses the database for nothing else: hold no connection for the worker's life.
+        connections.close_all()
 
 
 def redispatch_after() -> timedelta:
@@ -663,10 +748,13 @@ def check_drift(check_id: int) -> None:
     output = DriftLog()
     try:
         chain = toolchain.prepare()
-        _recover_state(environment, check.pk, output, chain)
+        _recover_state(environment, check.pk, output, chain, operation="drift")
         store = _state_store(output, chain, environment.region)
         outcome = engine.check_drift(
-            terraform_request(environment, check.pk, store), chain, settings.LAUNCHPAD["WORK_DIR"], output
+            terraform_request(environment, check.pk, store, operation="drift"),
+            chain,
+            settings.LAUNCHPAD["WORK_DIR"],
+            output,
         )
     except Exception as error:  # the check must end failed, never stay "running"
         known = (TerraformError, engine.ClientError, engine.StateRecoveryError, *aws.CONNECTION_ERRORS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import signal
@@ -17,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from python_terraform import IsFlagged, Terraform
 
@@ -50,6 +52,11 @@ LineSink = Callable[[str, str], None]
 
 # Where Terraform writes the state it could not save to the backend (AWS unreachable at the end of an apply).
 ERRORED_STATE = "errored.tfstate"
+# Each command's stdout and stderr files are in a folder of the working directory named so (removed after the
+# command, or with the workspace if the worker died meanwhile).
+LOG_DIR_PREFIX = ".launchpad-log-"
+# Terraform's files (saved plan, errored.tfstate, .terraform) are its user's alone: they hold secrets.
+TERRAFORM_UMASK = 0o077
 UNRELEASED_LOCK = "Error releasing the state lock"
 # aws-sdk-go's words for a call that got no answer at all, and the URL it was sent to.
 _SEND_FAILED = "send request failed"
@@ -158,6 +165,11 @@ def summarise_error(output: str) -> str:
     return "; ".join(messages[:3]) or (output.strip().splitlines() or ["no output"])[-1]
 
 
+def _private_file(path: Path) -> BinaryIO:
+    """A new file open for writing, readable by its owner only (0600)."""
+    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
 @dataclass
 class CommandResult:
     returncode: int
@@ -171,12 +183,23 @@ class CommandResult:
 
 
 class TerraformRunner:
-    """Terraform commands in ``working_dir`` with ``toolchain``'s binary and environment."""
+    """Terraform commands in ``working_dir`` with ``toolchain``'s binary and environment.
 
-    def __init__(self, working_dir: Path, toolchain: Toolchain, env: Mapping[str, str] | None = None) -> None:
+    ``lock_fd`` is an open descriptor each Terraform process inherits (the workspace's lock, see
+    provisioning.workspace.claimed_workspace), so that the lock stays held while Terraform runs.
+    """
+
+    def __init__(
+        self,
+        working_dir: Path,
+        toolchain: Toolchain,
+        env: Mapping[str, str] | None = None,
+        lock_fd: int | None = None,
+    ) -> None:
         self.working_dir = Path(working_dir)
         self.toolchain = toolchain
         self.env = toolchain.environment(dict(env) if env is not None else None)
+        self.lock_fd = lock_fd
         self._builder = Terraform(working_dir=str(self.working_dir), terraform_bin_path=str(toolchain.terraform_bin))
 
     def command(self, cmd: str, *args: str, **options: object) -> list[str]:
@@ -200,10 +223,11 @@ class TerraformRunner:
         """
         argv = self.command(cmd, *args, **options)
         # Terraform writes to files, not pipes, in its own session: if this process dies, Terraform is
-        # neither killed with it nor stopped by a broken pipe, so it finishes, saves state and unlocks.
-        log_dir = Path(tempfile.mkdtemp(prefix=f"terraform-{cmd.split()[0]}-"))
+        # neither killed with it nor stopped by a broken pipe, so it finishes, saves state and unlocks. The files
+        # live in the working directory (they may hold secrets: sensitive outputs), so they go with it.
+        log_dir = Path(tempfile.mkdtemp(prefix=f"{LOG_DIR_PREFIX}{cmd.split()[0]}-", dir=self.working_dir))
         paths = {"stdout": log_dir / "stdout.log", "stderr": log_dir / "stderr.log"}
-        with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
+        with _private_file(paths["stdout"]) as out, _private_file(paths["stderr"]) as err:
             process = subprocess.Popen(
                 argv,
                 cwd=self.working_dir,
@@ -212,6 +236,8 @@ class TerraformRunner:
                 stderr=err,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                umask=TERRAFORM_UMASK,
+                pass_fds=() if self.lock_fd is None else (self.lock_fd,),
             )
         collected: dict[str, list[str]] = {"stdout": [], "stderr": []}
         ordered: list[tuple[str, str]] = []

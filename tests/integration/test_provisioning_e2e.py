@@ -1,11 +1,13 @@
 """End to end through the API and a real Celery worker (not eager): a sandbox is created, reaches ready,
 its resources exist in the emulator, secrets appear nowhere, and destroy (after approval) removes all.
-A worker killed with SIGKILL mid-run leaves a failed run with the reason, and a new plan converges."""
+A worker killed with SIGKILL mid-run leaves a failed run with the reason and no file behind (workspace, logs,
+secrets), and a new plan converges."""
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -186,6 +188,22 @@ def test_sandbox_through_the_api_reaches_ready_and_destroys_after_approval(stack
     print(f"\nsandbox: API call to ready in {ready_seconds} s")
 
 
+def files_holding(values: list[str], *roots: Path) -> list[str]:
+    """Every regular file under ``roots`` that contains one of ``values`` (unreadable ones, gone meanwhile, skipped)."""
+    found = []
+    for root in roots:
+        for directory, _subdirectories, files in os.walk(root):
+            for name in files:
+                path = Path(directory) / name
+                try:
+                    data = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+                except OSError:
+                    continue
+                if any(value.encode() in data for value in values):
+                    found.append(str(path))
+    return found
+
+
 def test_a_worker_killed_mid_run_leaves_a_failed_run_and_a_new_plan_converges(stack, emulator):
     owner = make_user("engineer", "crash-owner")
     client = client_for(owner)
@@ -214,6 +232,19 @@ def test_a_worker_killed_mid_run_leaves_a_failed_run_and_a_new_plan_converges(st
     # Terraform outlives its worker (its own session): it finishes, saves the state and releases the lock.
     wait_for(lambda: not any(map(running, terraform)), 300, "the killed run's terraform apply to end")
     assert state_lock(environment) not in state_lock_ids(environment), "the state lock was released"
+
+    # Once Terraform no longer works in it, beat's next sweep removes the run's workspace: its saved plan (the
+    # secrets in clear), Terraform's log files (kept in the workspace, never in the temporary directory).
+    work_dir = stack.tmp_path / "work"
+    wait_for(lambda: not list(work_dir.glob(f"run-{run_id}-*")), 60, "the lost run's workspace to be removed")
+    assert list(work_dir.glob("run-*")) == []
+    assert list((stack.tmp_path / "tmp").glob("terraform-*")) == [], "no Terraform log folder in the stack's TMPDIR"
+    secrets = list(environment.secrets().values())
+    assert secrets and all(len(value) >= 16 for value in secrets)
+    # The data dir (work dir, the stack's TMPDIR) and the whole of /tmp (this test's tmp_path is in it, usually).
+    roots = {Path("/tmp"), Path(tempfile.gettempdir())}
+    roots |= set() if any(stack.tmp_path.is_relative_to(root) for root in roots) else {stack.tmp_path}
+    assert files_holding(secrets, *roots) == []
 
     again = client.post("/api/v1/environments/e2e-crash/runs/", {"kind": "apply"}, format="json")
     assert again.status_code == 201

@@ -58,11 +58,14 @@ class Stack:
             # ``endpoint`` puts something between the stack and the emulator (tests/support/proxy.py).
             "AWS_ENDPOINT_URL": endpoint or emulator.endpoint,
             "LAUNCHPAD_WORK_DIR": str(tmp_path / "work"),
+            # The stack's own temporary directory: what its processes (and Terraform) put there can be looked at.
+            "TMPDIR": str(tmp_path / "tmp"),
             "LAUNCHPAD_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
             # Beat looks for lost workers and lost messages every 5 s, not 30: the same sweeps, sooner.
             "LAUNCHPAD_SWEEP_SECONDS": "5",
         }
         self.tmp_path = tmp_path
+        (tmp_path / "tmp").mkdir(exist_ok=True)
         self.processes: dict[str, subprocess.Popen] = {}
         ARTIFACTS.mkdir(exist_ok=True)
         self.worker_log = ARTIFACTS / "worker.log"

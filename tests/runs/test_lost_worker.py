@@ -1,0 +1,156 @@
+"""What a worker killed mid-run leaves is cleared: its workspace (a saved plan with the secrets, Terraform's logs,
+maybe errored.tfstate) goes once its run is failed (the reaper) or at the next start of a worker, the state Terraform
+could not save kept encrypted on the run first; the workspace of a run another live worker runs, or one a Terraform
+still works in, stays. Fast: workspaces are laid out by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from celery.signals import worker_ready
+from django.utils import timezone
+
+from portal.activity.models import AuditEvent
+from portal.environments import crypto
+from portal.environments.choices import DriftCheckStatus, EnvironmentStatus
+from portal.environments.models import DriftCheck, Environment
+from portal.runs.models import Run
+from provisioning import tasks
+from tests.factories import api_client, make_environment, make_run
+from tests.support.workspaces import LOCK_ID, SECRET, UNRELEASED_LOCK_LOG, left_behind, terraform_still_running
+
+pytestmark = pytest.mark.django_db
+
+STATE = json.dumps({"version": 4, "serial": 5, "lineage": "l-9", "resources": [], "secret": SECRET})
+
+
+@pytest.fixture
+def work_dir(settings, tmp_path):
+    settings.LAUNCHPAD = {**settings.LAUNCHPAD, "WORK_DIR": tmp_path / "work"}
+    (tmp_path / "work").mkdir()
+    return tmp_path / "work"
+
+
+def stale() -> object:
+    return timezone.now() - tasks.heartbeat_timeout() - timedelta(seconds=5)
+
+
+def lost_run(environment: Environment) -> Run:
+    """An apply whose worker was killed: still "applying", its heartbeat older than the timeout."""
+    environment.status = EnvironmentStatus.PROVISIONING
+    environment.save()
+    return make_run(environment, status="applying", worker="gone:1", heartbeat_at=stale(), started_at=stale())
+
+
+def messages(run: Run) -> str:
+    return "\n".join(run.events.values_list("message", flat=True))
+
+
+# --- the reaper ---------------------------------------------------------------------------------------------------
+def test_a_lost_run_is_failed_and_its_workspace_goes_with_the_errored_state_kept_encrypted(work_dir):
+    run = lost_run(make_environment(name="rel-a"))
+    left = left_behind(work_dir, f"run-{run.pk}-abcd1234", errored=STATE, log=UNRELEASED_LOCK_LOG)
+
+    assert tasks.reap_lost_runs() == 1
+
+    run.refresh_from_db()
+    assert run.status == "failed" and "stopped reporting" in run.error
+    assert not left.exists(), "the plan, the logs and errored.tfstate are gone"
+    assert list(work_dir.iterdir()) == []
+    assert crypto.decrypt_bytes(run.encrypted_kept_state) == STATE.encode()
+    assert SECRET.encode() not in bytes(run.encrypted_kept_state)
+    assert run.unreleased_lock_id == LOCK_ID, "read from Terraform's log in the workspace"
+    assert "Launchpad kept it (encrypted, on this run) and pushes it before the next run of rel-a" in messages(run)
+    assert AuditEvent.objects.get(action="run.state_kept").object_id == str(run.pk)
+    # The next run of the environment pushes it first (provisioning.tasks._recover_state).
+    assert [kept.pk for kept in tasks.runs_with_left_state(run.environment)] == [run.pk]
+    body = api_client(run.environment.owner).get(f"/api/v1/runs/{run.pk}/").content.decode()
+    assert SECRET not in messages(run) + body
+
+
+def test_a_workspace_terraform_still_works_in_stays_until_terraform_ends(work_dir):
+    run = lost_run(make_environment(name="rel-a"))
+    left = left_behind(work_dir, f"run-{run.pk}-abcd1234", errored=STATE)
+
+    with terraform_still_running(left):
+        assert tasks.reap_lost_runs() == 1
+        assert Run.objects.get(pk=run.pk).status == "failed"
+        assert left.is_dir(), "Terraform may yet write errored.tfstate there"
+        assert Run.objects.get(pk=run.pk).encrypted_kept_state is None
+
+    assert tasks.reap_lost_runs() == 0, "the next round fails nothing more..."
+    assert not left.exists(), "...and removes the workspace Terraform no longer uses"
+    assert crypto.decrypt_bytes(Run.objects.get(pk=run.pk).encrypted_kept_state) == STATE.encode()
+
+
+# --- the sweep ----------------------------------------------------------------------------------------------------
+def test_the_sweep_removes_the_workspaces_of_runs_no_longer_under_way_and_leaves_those_under_way(work_dir):
+    environment = make_environment(name="rel-a")
+    succeeded = make_run(environment, status="succeeded")
+    failed = make_run(environment, status="failed")
+    lost = make_run(environment, status="applying", worker="gone:1", heartbeat_at=stale())
+    live = make_run(make_environment(), status="applying", worker="other:2", heartbeat_at=timezone.now())
+    checking = DriftCheck.objects.create(environment=make_environment(), status=DriftCheckStatus.RUNNING)
+    checked = DriftCheck.objects.create(environment=environment, status=DriftCheckStatus.CLEAN)
+    for operation, pk in [
+        ("run", succeeded.pk),
+        ("run", failed.pk),
+        ("run", lost.pk),
+        ("run", 987654),  # no such run any more
+        ("run", live.pk),
+        ("drift", checking.pk),
+        ("drift", checked.pk),
+    ]:
+        left_behind(work_dir, f"{operation}-{pk}-abcd1234")
+    (work_dir / "bootstrap").mkdir()
+    (work_dir / "recovery").mkdir()
+
+    assert tasks.sweep_workspaces() == 5
+
+    assert sorted(path.name for path in work_dir.iterdir()) == sorted(
+        ["bootstrap", "recovery", f"run-{live.pk}-abcd1234", f"drift-{checking.pk}-abcd1234"]
+    )
+
+
+def test_a_state_with_no_run_to_keep_it_on_goes_with_its_workspace_and_is_reported(work_dir, caplog):
+    left = left_behind(work_dir, "run-987654-abcd1234", errored=STATE)
+
+    assert tasks.sweep_workspaces() == 1
+
+    assert not left.exists()
+    assert "no run of Launchpad to keep it on" in caplog.text and SECRET not in caplog.text
+
+
+def test_a_workspace_that_cannot_be_removed_does_not_keep_the_others(work_dir, monkeypatch):
+    environment = make_environment()
+    first, second = make_run(environment, status="failed"), make_run(environment, status="failed")
+    stuck = left_behind(work_dir, f"run-{first.pk}-abcd1234", errored=STATE)
+    other = left_behind(work_dir, f"run-{second.pk}-abcd1234")
+    keep = tasks._keep_errored_state
+
+    def refuse(left, errored):
+        if left.operation_id == first.pk:
+            raise RuntimeError("database unreachable")
+        keep(left, errored)
+
+    monkeypatch.setattr(tasks, "_keep_errored_state", refuse)
+
+    assert tasks.sweep_workspaces() == 1
+
+    assert stuck.is_dir(), "its state could not be kept: it stays, for the next sweep"
+    assert not other.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_sweeps_the_workspaces_left_behind_when_it_starts(work_dir):
+    environment = make_environment(name="rel-a")
+    failed = make_run(environment, status="failed")
+    left = left_behind(work_dir, f"run-{failed.pk}-abcd1234", errored=STATE)
+
+    worker_ready.send(sender=None)  # what Celery sends once a worker is up
+
+    assert not left.exists()
+    assert crypto.decrypt_bytes(Run.objects.get(pk=failed.pk).encrypted_kept_state) == STATE.encode()
