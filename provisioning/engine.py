@@ -343,7 +343,12 @@ def watching_lock(request: RunRequest, sink: LineSink):
 
 
 def _instances(state: dict) -> int:
-    return sum(len(resource.get("instances", [])) for resource in state.get("resources", []))
+    """The resource instances a state holds (data sources are read, not made: they do not count)."""
+    return sum(
+        len(resource.get("instances", []))
+        for resource in state.get("resources", [])
+        if resource.get("mode", "managed") == "managed"
+    )
 
 
 def _empty(state: dict | None) -> bool:
@@ -485,8 +490,37 @@ def apply(
         outputs = next((event["outputs"] for event in reversed(events) if event is not None), None)
         if outputs is None:
             outputs = runner.outputs()
+    return _public_outputs(outputs, redactor)
+
+
+def _public_outputs(outputs: dict, redactor: Redactor) -> dict:
+    """The values of the outputs that are not sensitive (``{name: {value, sensitive}}``), secrets masked."""
     kept = {name: body.get("value") for name, body in outputs.items() if not body.get("sensitive")}
     return json.loads(redactor(json.dumps(kept)))
+
+
+@dataclass(frozen=True)
+class AppliedState:
+    """What the environment's state holds: how many resource instances, and its non-sensitive outputs."""
+
+    resources: int
+    outputs: dict
+
+
+def applied_state(
+    request: RunRequest,
+    toolchain: Toolchain,
+    work_dir: Path,
+    sink: LineSink,
+    workspace: RunWorkspace | None = None,
+) -> AppliedState:
+    """The state as the state store holds it (``terraform state pull``): after an apply that had nothing to change,
+    this is what the environment is, though no apply printed its outputs."""
+    redactor = Redactor(request.secret_environment.values())
+    with _run_workspace(request, work_dir, workspace) as shared:
+        _, runner = shared.runner(request, toolchain, masked(sink, redactor))
+        state = runner.pull_state() or {}
+    return AppliedState(resources=_instances(state), outputs=_public_outputs(state.get("outputs") or {}, redactor))
 
 
 def _state_store_exists(store: StateStore, region: str, endpoint: str | None) -> bool:

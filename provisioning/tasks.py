@@ -169,16 +169,9 @@ def _fail_lost(run: Run) -> None:
     )
     run.fail(reason)
     run.log(reason)
-    _environment_after_failure(run)
+    run.environment.run_failed()
     dispatch_on_commit(run.environment_id)
     _notify_run(Event.RUN_FAILED, run, reason=reason)
-
-
-def _environment_after_failure(run: Run) -> None:
-    environment = run.environment
-    if environment.status in (EnvironmentStatus.PROVISIONING, EnvironmentStatus.DESTROYING):
-        environment.status = EnvironmentStatus.FAILED
-        environment.save(update_fields=["status", "updated_at"])
 
 
 def terraform_request(
@@ -265,6 +258,11 @@ def _after_plan(
     )
     if outcome.findings or outcome.audit_error:
         writer("launchpad", audit.plan_check_summary(outcome.findings, outcome.audit_error))
+    state = None
+    if run.kind == RunKind.APPLY and not outcome.has_changes:
+        # Nothing to apply, yet the environment is what its state holds: read it (an earlier apply may have been
+        # finished by Terraform after its worker was lost, the environment left failed and without outputs).
+        state = engine.applied_state(_request(run, store), chain, settings.LAUNCHPAD["WORK_DIR"], writer, workspace)
     with transaction.atomic():
         run.planned(
             outcome.summary, outcome.has_changes, reasons, crypto.encrypt_bytes(outcome.plan), findings=outcome.findings
@@ -272,7 +270,10 @@ def _after_plan(
         if run.kind == RunKind.PLAN or not outcome.has_changes:
             writer("launchpad", "No changes to apply." if not outcome.has_changes else "Plan ready.")
             run.succeed()
-            _settle_environment(run, outputs=None)
+            if state is None:
+                _settle_environment(run)
+            else:
+                _settle_environment(run, state.outputs, holds_resources=state.resources > 0)
         elif reasons:
             run.await_approval()
             writer("launchpad", "Waiting for approval: " + " ".join(reasons))
@@ -305,19 +306,23 @@ def _apply_phase(
     )
     with transaction.atomic():
         run.succeed()
-        _settle_environment(run, outputs=outputs)
+        # An apply of a blueprint leaves its resources in the state (only a destroy run empties it).
+        _settle_environment(run, outputs, holds_resources=True)
 
 
-def _settle_environment(run: Run, outputs: dict | None) -> None:
+def _settle_environment(run: Run, outputs: dict | None = None, holds_resources: bool = False) -> None:
+    """The environment after ``run`` succeeded: destroyed after a destroy, what the state holds after an apply
+    (``outputs``, ``holds_resources``), as it was after a plan run."""
     environment = Environment.objects.select_for_update().get(pk=run.environment_id)
-    if run.kind == RunKind.DESTROY and outputs is not None:
-        environment.status, environment.outputs = EnvironmentStatus.DESTROYED, {}
-        environment.destroyed_at = timezone.now()
-        expired = environment.expiry_destroy_run_id == run.pk
-        notify(Event.ENVIRONMENT_DESTROYED, environment, run_id=run.pk, expired=expired, requested_by=_requester(run))
-    elif outputs is not None:
-        environment.status, environment.outputs = EnvironmentStatus.READY, outputs
-    environment.save()
+    if run.kind == RunKind.DESTROY:
+        # Also when the destroy found nothing to destroy: its plan is empty only when the state holds no resource.
+        if environment.destroyed():
+            expired = environment.expiry_destroy_run_id == run.pk
+            notify(
+                Event.ENVIRONMENT_DESTROYED, environment, run_id=run.pk, expired=expired, requested_by=_requester(run)
+            )
+    elif run.kind == RunKind.APPLY:
+        environment.applied(outputs or {}, holds_resources)
     dispatch_on_commit(environment.pk)
 
 
@@ -365,7 +370,7 @@ def _record_failure(run: Run, writer: EventWriter, reason: str, error: Exception
             run.keep_left_state(state, error.lock_id or "")
         if not run.is_finished:
             run.fail(reason)
-            _environment_after_failure(run)
+            run.environment.run_failed()
         dispatch_on_commit(run.environment_id)
     record("run.failed", run, actor=None, reason=reason[:500])
     _notify_run(Event.RUN_FAILED, run, reason=reason[:500])

@@ -185,6 +185,37 @@ class Environment(models.Model):
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
 
+    # --- status after a run ----------------------------------------------------------------
+    def applied(self, outputs: dict, holds_resources: bool) -> None:
+        """An apply run succeeded, changes or not: the environment is what the state holds, with its outputs.
+
+        Ready when the state holds resources, whatever the status was (failed included: a run whose worker was
+        lost while Terraform finished its apply left it so). Refused while a destroy is under way.
+        """
+        if self.status == EnvironmentStatus.DESTROYING:
+            raise LifecycleError(f"{self.name} is being destroyed: an apply cannot settle it meanwhile.")
+        if holds_resources:
+            self.status = EnvironmentStatus.READY
+        self.outputs = outputs
+        self.save(update_fields=["status", "outputs", "updated_at"])
+
+    def destroyed(self) -> bool:
+        """A destroy run succeeded (or found nothing to destroy): nothing of the environment is left.
+
+        Returns False when it was destroyed already (a second destroy queued behind the first): it stays so.
+        """
+        if self.status == EnvironmentStatus.DESTROYED:
+            return False
+        self.status, self.outputs, self.destroyed_at = EnvironmentStatus.DESTROYED, {}, timezone.now()
+        self.save(update_fields=["status", "outputs", "destroyed_at", "updated_at"])
+        return True
+
+    def run_failed(self) -> None:
+        """A run failed: failed if the run was changing the environment; as it was if it had not begun to."""
+        if self.status in (EnvironmentStatus.PROVISIONING, EnvironmentStatus.DESTROYING):
+            self.status = EnvironmentStatus.FAILED
+            self.save(update_fields=["status", "updated_at"])
+
     # --- lifetime --------------------------------------------------------------------------
     def has_expired(self, moment: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (moment or timezone.now())

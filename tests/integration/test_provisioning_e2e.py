@@ -1,7 +1,7 @@
 """End to end through the API and a real Celery worker (not eager): a sandbox is created, reaches ready,
 its resources exist in the emulator, secrets appear nowhere, and destroy (after approval) removes all.
 A worker killed with SIGKILL mid-run leaves a failed run with the reason and no file behind (workspace, logs,
-secrets), and a new plan converges."""
+secrets), and the next apply, with nothing left to change, makes the environment ready again."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from portal.environments.models import Environment
+from portal.environments.models import DriftCheck, Environment
 from portal.runs.models import Run
 from provisioning import aws
 from tests.conftest import ARTIFACTS
@@ -250,6 +250,15 @@ def test_a_worker_killed_mid_run_leaves_a_failed_run_and_a_new_plan_converges(st
     assert again.status_code == 201
     wait_for(lambda: run_status(again.json()["id"]) in ("succeeded", "failed"), 600, "the new apply")
     assert run_status(again.json()["id"]) == "succeeded", Run.objects.get(pk=again.json()["id"]).error
+    # Terraform had finished the killed run's apply: nothing to change, and the environment is what its state holds.
+    assert Run.objects.get(pk=again.json()["id"]).has_changes is False
+    settled = client.get("/api/v1/environments/e2e-crash/").json()
+    assert settled["status"] == "ready" and settled["outputs"]["ecs_cluster_name"], settled
+    drift = client.post("/api/v1/environments/e2e-crash/drift-checks/", {}, format="json")
+    assert drift.status_code == 202, drift.content
+    wait_for(lambda: DriftCheck.objects.get(pk=drift.json()["id"]).is_finished, 300, "the drift check")
+    checked = DriftCheck.objects.get(pk=drift.json()["id"])
+    assert checked.status == "clean", checked.error or checked.resources
     check = client.post("/api/v1/environments/e2e-crash/runs/", {"kind": "plan"}, format="json").json()["id"]
     wait_for(lambda: run_status(check) in ("succeeded", "failed"), 300, "the check plan")
     assert Run.objects.get(pk=check).has_changes is False, "the environment converged"

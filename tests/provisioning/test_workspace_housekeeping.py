@@ -171,7 +171,7 @@ def test_workspaces_are_found_by_operation_and_id_and_other_folders_are_not(tmp_
     assert found_workspaces(tmp_path / "missing") == []
 
 
-# --- names --------------------------------------------------------------
+# --- the state after an apply that changed nothing --------------------------------------------------------------
 def request(**fields) -> engine.RunRequest:
     return engine.RunRequest(
         run_id=1,
@@ -184,6 +184,30 @@ def request(**fields) -> engine.RunRequest:
         state_store=engine.StateStore("bucket", "table"),
         **fields,
     )
+
+
+def test_the_state_read_after_an_apply_gives_the_resources_made_and_the_public_outputs():
+    state = {
+        "resources": [
+            {"mode": "managed", "type": "aws_vpc", "instances": [{}]},
+            {"mode": "managed", "type": "aws_subnet", "instances": [{}, {}]},
+            {"mode": "data", "type": "aws_region", "instances": [{}]},
+        ],
+        "outputs": {
+            "vpc_id": {"value": "vpc-1", "type": "string"},
+            "dsn": {"value": f"postgres://app:{SECRET}@db", "type": "string"},
+            "password": {"value": SECRET, "type": "string", "sensitive": True},
+        },
+    }
+
+    class Shared:
+        def runner(self, request, toolchain, sink):
+            return None, type("Runner", (), {"pull_state": staticmethod(lambda: state)})
+
+    applied = engine.applied_state(request(), None, Path("unused"), lambda *line: None, workspace=Shared())
+
+    assert applied.resources == 3, "data sources are read, not made"
+    assert applied.outputs == {"vpc_id": "vpc-1", "dsn": "postgres://app:[redacted]@db"}
 
 
 def test_a_drift_checks_workspace_is_named_after_the_check_not_a_run(tmp_path):

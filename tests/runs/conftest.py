@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from provisioning import tasks
 from tests.factories import record_enqueued_runs
 
 
@@ -14,3 +15,21 @@ def enqueued(monkeypatch):
     Everything else is real: the database, the on-commit dispatch, the choice of the run to start.
     """
     return record_enqueued_runs(monkeypatch)
+
+
+@pytest.fixture
+def worker(monkeypatch, tmp_path):
+    """execute_run in this process: a configured state store, no Terraform toolchain, no background flushes.
+
+    Returns the calls of engine.recover_state, which stands in: ``("recover", left)`` each.
+    """
+    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "STATE_BUCKET", "state")
+    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "LOCK_TABLE", "lock")
+    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "WORK_DIR", tmp_path)
+    monkeypatch.setattr(tasks.toolchain, "prepare", lambda: None)
+    # Events are written by the task's own thread at the end, not by the writer's thread mid-test.
+    monkeypatch.setattr(tasks, "FLUSH_SECONDS", 3600)
+    monkeypatch.setattr(tasks, "HEARTBEAT_SECONDS", 3600)
+    calls: list[tuple] = []
+    monkeypatch.setattr(tasks.engine, "recover_state", lambda request, left, *args: calls.append(("recover", left)))
+    return calls

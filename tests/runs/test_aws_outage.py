@@ -33,21 +33,6 @@ def outage(command: str = "apply", state: bytes | None = STATE, lock_id: str | N
     return error
 
 
-@pytest.fixture
-def worker(monkeypatch, tmp_path):
-    """execute_run in this process: a configured state store, no Terraform toolchain, no background flushes."""
-    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "STATE_BUCKET", "state")
-    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "LOCK_TABLE", "lock")
-    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "WORK_DIR", tmp_path)
-    monkeypatch.setattr(tasks.toolchain, "prepare", lambda: None)
-    # Events are written by the task's own thread at the end, not by the writer's thread mid-test.
-    monkeypatch.setattr(tasks, "FLUSH_SECONDS", 3600)
-    monkeypatch.setattr(tasks, "HEARTBEAT_SECONDS", 3600)
-    calls: list[tuple] = []
-    monkeypatch.setattr(tasks.engine, "recover_state", lambda request, left, *args: calls.append(("recover", left)))
-    return calls
-
-
 def planned(has_changes: bool = True) -> engine.PlanOutcome:
     summary = {"add": 3, "change": 0, "destroy": 0, "replace": 0, "resources": [], "stateful_losses": []}
     return engine.PlanOutcome(has_changes=has_changes, summary=summary, plan=b"plan")

@@ -1,7 +1,10 @@
-"""What a worker killed mid-run leaves is cleared: its workspace (a saved plan with the secrets, Terraform's logs,
-maybe errored.tfstate) goes once its run is failed (the reaper) or at the next start of a worker, the state Terraform
-could not save kept encrypted on the run first; the workspace of a run another live worker runs, or one a Terraform
-still works in, stays. Fast: workspaces are laid out by hand.
+"""What a worker killed mid-run leaves is cleared, and what Terraform finished without it is taken in.
+
+Its workspace (a saved plan with the secrets, Terraform's logs, maybe errored.tfstate) goes once its run is failed
+(the reaper) or at the next start of a worker, the state Terraform could not save kept encrypted on the run first;
+the workspace of a run another live worker runs, or one a Terraform still works in, stays. An apply that finds
+nothing to change settles the environment from the state: ready, with its outputs, even after it was failed.
+Fast: workspaces are laid out by hand and Terraform's part (provisioning.engine) stands in.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from django.utils import timezone
 from portal.activity.models import AuditEvent
 from portal.environments import crypto
 from portal.environments.choices import DriftCheckStatus, EnvironmentStatus
-from portal.environments.models import DriftCheck, Environment
+from portal.environments.models import DriftCheck, Environment, LifecycleError
 from portal.runs.models import Run
-from provisioning import tasks
+from provisioning import engine, tasks
 from tests.factories import api_client, make_environment, make_run
 from tests.support.workspaces import LOCK_ID, SECRET, UNRELEASED_LOCK_LOG, left_behind, terraform_still_running
 
@@ -154,3 +157,101 @@ def test_a_worker_sweeps_the_workspaces_left_behind_when_it_starts(work_dir):
 
     assert not left.exists()
     assert crypto.decrypt_bytes(Run.objects.get(pk=failed.pk).encrypted_kept_state) == STATE.encode()
+
+
+# --- the environment after an apply with nothing to change --------------------------------------------------------
+def planned(has_changes: bool) -> engine.PlanOutcome:
+    summary = {"add": 0, "change": 0, "destroy": 0, "replace": 0, "resources": [], "stateful_losses": []}
+    return engine.PlanOutcome(has_changes=has_changes, summary=summary, plan=b"plan")
+
+
+@pytest.fixture
+def unchanged(worker, monkeypatch) -> list:
+    """Terraform's plan finds nothing to change; the state holds the environment's 70 resources and outputs."""
+    monkeypatch.setattr(tasks.engine, "plan", lambda *args, **kwargs: planned(False))
+    reads: list = []
+
+    def applied_state(request, toolchain, work_dir, sink, workspace=None):
+        reads.append(workspace)
+        return engine.AppliedState(resources=70, outputs={"ecs_cluster_name": "spotmusic-rel-a"})
+
+    monkeypatch.setattr(tasks.engine, "applied_state", applied_state)
+    return reads
+
+
+def run_on_a_failed_environment(kind: str) -> tuple[Run, Environment]:
+    """A ``kind`` run of environment rel-a, failed before, carried out by the worker; both as the run left them."""
+    environment = make_environment(name="rel-a")
+    environment.status = EnvironmentStatus.FAILED
+    environment.save()
+    run = make_run(environment, kind=kind)
+
+    tasks.execute_run(run.pk)
+
+    return Run.objects.get(pk=run.pk), Environment.objects.get(pk=environment.pk)
+
+
+def test_an_apply_with_nothing_to_change_makes_a_failed_environment_ready_with_its_outputs(unchanged):
+    run, environment = run_on_a_failed_environment("apply")
+
+    assert run.status == "succeeded" and run.has_changes is False
+    assert environment.status == "ready"
+    assert environment.outputs == {"ecs_cluster_name": "spotmusic-rel-a"}
+    assert len(unchanged) == 1 and isinstance(unchanged[0], engine.RunWorkspace), "read in the plan's workspace"
+    assert environment.request_drift_check(environment.owner).status == "queued", "drift checks work again"
+
+
+def test_a_plan_run_with_nothing_to_change_leaves_the_environment_as_it_was(unchanged):
+    _, environment = run_on_a_failed_environment("plan")
+
+    assert environment.status == "failed" and environment.outputs == {}
+    assert unchanged == [], "a plan run reads no state"
+
+
+def test_a_destroy_with_nothing_to_destroy_leaves_the_environment_destroyed(unchanged):
+    _, environment = run_on_a_failed_environment("destroy")
+
+    assert environment.status == "destroyed" and environment.destroyed_at is not None
+
+
+# --- the status rules ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("status", ["new", "provisioning", "ready", "drifted", "failed", "destroyed"])
+def test_an_apply_that_leaves_resources_makes_the_environment_ready(status):
+    environment = make_environment()
+    environment.status = status
+    environment.applied({"vpc_id": "vpc-1"}, holds_resources=True)
+
+    environment.refresh_from_db()
+    assert (environment.status, environment.outputs) == ("ready", {"vpc_id": "vpc-1"})
+
+
+def test_an_apply_cannot_settle_an_environment_being_destroyed():
+    environment = make_environment()
+    environment.status = EnvironmentStatus.DESTROYING
+    environment.save()
+
+    with pytest.raises(LifecycleError, match="is being destroyed"):
+        environment.applied({}, holds_resources=True)
+    assert Environment.objects.get(pk=environment.pk).status == "destroying"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("provisioning", "failed"), ("destroying", "failed"), ("ready", "ready"), ("new", "new"), ("failed", "failed")],
+)
+def test_a_failed_run_fails_only_an_environment_it_was_changing(before, after):
+    environment = make_environment()
+    environment.status = before
+    environment.save()
+    environment.run_failed()
+
+    assert Environment.objects.get(pk=environment.pk).status == after
+
+
+def test_a_second_destroy_leaves_the_first_ones_moment():
+    environment = make_environment()
+    assert environment.destroyed() is True
+    first = Environment.objects.get(pk=environment.pk).destroyed_at
+
+    assert environment.destroyed() is False
+    assert Environment.objects.get(pk=environment.pk).destroyed_at == first
