@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.urls import get_resolver, resolve
 
+from portal.accounts import throttling
 from portal.activity.models import AuditEvent, record
 from portal.environments.models import DriftCheck, Environment
 from portal.notifications.models import Webhook
@@ -124,9 +125,9 @@ def enqueued(monkeypatch):
 @pytest.fixture(autouse=True)
 def fresh_throttle_counts():
     """The login throttle counts attempts in the cache: each case starts with none."""
-    cache.clear()
+    caches[throttling.CACHE].clear()
     yield
-    cache.clear()
+    caches[throttling.CACHE].clear()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import secrets
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.management import CommandError, call_command
 from django.db import connection
 
@@ -29,9 +29,9 @@ PASSWORD = "pw-123456789"  # what tests.factories.make_user gives every user
 def fresh_throttle_counts(monkeypatch):
     """The login throttle counts attempts in the cache: each test starts with none, in one window of its clock."""
     monkeypatch.setattr(throttling, "now", lambda: 1_800_000_005.0)
-    cache.clear()
+    caches[throttling.CACHE].clear()
     yield
-    cache.clear()
+    caches[throttling.CACHE].clear()
 
 
 def with_token(key: str, **defaults):

@@ -12,10 +12,11 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
+from portal.accounts import throttling
 from portal.accounts.models import ApiToken
 from tests.factories import make_user, token_for
 
@@ -48,7 +49,7 @@ def production_values(tmp_path: Path) -> dict:
 def production(tmp_path):
     values = production_values(tmp_path)
     assert values["SECURE_SSL_REDIRECT"] is True and values["SESSION_COOKIE_SECURE"] is True
-    cache.clear()  # no failed sign-ins of other tests count against these logins
+    caches[throttling.CACHE].clear()  # no failed sign-ins of other tests count against these logins
     with override_settings(**values):
         yield values
 
