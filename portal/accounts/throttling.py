@@ -10,6 +10,7 @@ import logging
 import math
 import time
 
+from django.contrib.auth import authenticate
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import Throttled
@@ -101,3 +102,18 @@ class SignInAttempt:
     def refusal(self) -> LoginThrottled:
         """The API's answer to a refused attempt: a 429 with Retry-After."""
         return LoginThrottled(wait=self.retry_after)
+
+
+def password_confirmed(request, password: str) -> bool:
+    """Whether ``password`` is the signed-in user's (asked again before a token is made), counted like a sign-in:
+    a wrong one is a failed attempt of the client's address and of the username, so a stolen session cannot
+    guess the password faster than the login form. Raises LoginThrottled while either allowance is used up."""
+    username = request.user.get_username()
+    attempt = SignInAttempt(client_address(request), username)
+    if not attempt.allowed:
+        raise attempt.refusal()
+    user = authenticate(request, username=username, password=password)
+    if user is None or user.pk != request.user.pk:
+        return False
+    attempt.succeeded()
+    return True

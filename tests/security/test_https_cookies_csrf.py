@@ -127,7 +127,11 @@ def test_a_session_post_to_the_api_needs_the_csrf_token(production):
     client = signed_in("alice")
 
     refused = client.post(
-        "/api/v1/tokens/", {"name": "laptop"}, content_type="application/json", HTTP_ORIGIN=ORIGIN, **HTTPS
+        "/api/v1/tokens/",
+        {"name": "laptop", "password": PASSWORD},
+        content_type="application/json",
+        HTTP_ORIGIN=ORIGIN,
+        **HTTPS,
     )
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]
@@ -135,7 +139,7 @@ def test_a_session_post_to_the_api_needs_the_csrf_token(production):
 
     accepted = client.post(
         "/api/v1/tokens/",
-        {"name": "laptop"},
+        {"name": "laptop", "password": PASSWORD},
         content_type="application/json",
         HTTP_ORIGIN=ORIGIN,
         HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
@@ -148,13 +152,16 @@ def test_a_session_post_to_the_api_needs_the_csrf_token(production):
 def test_a_session_post_to_a_web_form_needs_the_csrf_token(production):
     client = signed_in("alice")
 
-    refused = client.post("/accounts/tokens/", {"name": "laptop"}, HTTP_ORIGIN=ORIGIN, **HTTPS)
+    refused = client.post("/accounts/tokens/", {"name": "laptop", "password": PASSWORD}, HTTP_ORIGIN=ORIGIN, **HTTPS)
     assert refused.status_code == 403
     assert not ApiToken.objects.exists()
 
     page = client.get("/accounts/tokens/", **HTTPS)
     accepted = client.post(
-        "/accounts/tokens/", {"name": "laptop", "csrfmiddlewaretoken": form_token(page)}, HTTP_ORIGIN=ORIGIN, **HTTPS
+        "/accounts/tokens/",
+        {"name": "laptop", "password": PASSWORD, "csrfmiddlewaretoken": form_token(page)},
+        HTTP_ORIGIN=ORIGIN,
+        **HTTPS,
     )
     assert accepted.status_code == 200
     assert ApiToken.objects.get().name == "laptop"
@@ -165,7 +172,7 @@ def test_a_post_from_another_origin_is_refused_even_with_the_token(production):
 
     response = client.post(
         "/api/v1/tokens/",
-        {"name": "laptop"},
+        {"name": "laptop", "password": PASSWORD},
         content_type="application/json",
         HTTP_ORIGIN="https://evil.example.net",
         HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
@@ -179,8 +186,9 @@ def test_a_post_from_another_origin_is_refused_even_with_the_token(production):
 def test_token_authenticated_api_calls_need_no_csrf_token(production):
     client = APIClient(enforce_csrf_checks=True, HTTP_HOST=HOST)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(make_user(username='alice'))}")
+    token = ApiToken.objects.get()
 
-    response = client.post("/api/v1/tokens/", {"name": "ci"}, format="json", **HTTPS)
+    response = client.delete(f"/api/v1/tokens/{token.pk}/", **HTTPS)  # a change: the token revokes itself
 
-    assert response.status_code == 201, response.content
+    assert response.status_code == 204, response.content
     assert "csrftoken" not in response.cookies
