@@ -121,21 +121,37 @@ STORAGES = {
 
 LOGIN_URL = "/accounts/login/"
 
-# --- Cache (the dashboards' AWS reads) ----------------------------------------------------------
-# CACHE_URL=redis://host:6379/1 in production (shared by every web process); embedded: this process's memory.
+# --- Caches -------------------------------------------------------------------------------------
+# "default" keeps the dashboards' and audit browsers' AWS reads; "signin" the sign-in limit's failure counts
+# (portal/accounts/throttling.py), which every web process must share: counted per gunicorn worker, the limit
+# of 10 let 10 guesses through each worker. CACHE_URL=redis://host:6379/1 in production serves both (shared by
+# every web process). Embedded (unset): the reads stay in each process's memory, the counts go to the database.
 CACHE_URL = os.environ.get("CACHE_URL", "")
+SIGNIN_CACHE_TABLE = "launchpad_signin_cache"  # made by portal/accounts/migrations/0003_signin_cache_table.py
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL},
+        "signin": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL},
+    }
 elif CACHE_URL:
     raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} must be a redis:// URL (or unset for a per-process cache).")
 else:
-    # Room for a fleet of environments: a summary and the charts of each window per environment.
     CACHES = {
+        # Room for a fleet of environments: a summary and the charts of each window per environment.
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "launchpad",
             "OPTIONS": {"MAX_ENTRIES": 5000},
-        }
+        },
+        # The database rather than files in LAUNCHPAD_DATA_DIR: every process that reaches the database shares it
+        # (worker, web, on any host), add() is atomic through the table's primary key and incr() holds the row's
+        # lock; Django's file cache reads then writes a file with no lock between processes. Room for two keys
+        # (address, username) per failed attempt of a minute's window before the oldest are culled.
+        "signin": {
+            "BACKEND": "portal.accounts.counter_cache.DatabaseCounterCache",
+            "LOCATION": SIGNIN_CACHE_TABLE,
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        },
     }
 # Seconds an environment's status (ECS, alarms, queues, charts) is served from the cache before AWS is read again.
 LAUNCHPAD_STATUS_TTL = int(os.environ.get("LAUNCHPAD_STATUS_TTL", "30"))

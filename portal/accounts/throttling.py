@@ -1,5 +1,6 @@
 """The sign-in limit of the login form and of `POST /api/v1/auth/token/`: failed attempts counted per client
-address and per username in the Django cache, at the DRF "login" rate (LAUNCHPAD_LOGIN_RATE, 10/min)."""
+address and per username in the "signin" cache, shared by every web process (Redis with CACHE_URL, else the
+database: portal/settings.py), at the DRF "login" rate (LAUNCHPAD_LOGIN_RATE, 10/min)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import logging
 import math
 import time
 
-from django.core.cache import cache
+from django.contrib.auth import authenticate
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 SCOPE = "login"
+CACHE = "signin"  # the alias in settings.CACHES
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 logger = logging.getLogger(__name__)
@@ -75,6 +78,8 @@ class SignInAttempt:
             logger.warning("Sign-in refused for %s s: too many failed attempts (client %s).", self.retry_after, address)
 
     def _take(self, key: str) -> bool:
+        # add + incr, never get + set: two processes counting at once cannot both read 9 and both let a guess in.
+        cache = caches[CACHE]
         cache.add(key, 0, timeout=self._timeout)
         try:
             count = cache.incr(key)
@@ -87,7 +92,7 @@ class SignInAttempt:
     def _give_back(self) -> None:
         for key in self._taken:
             with contextlib.suppress(ValueError):  # expired or evicted: nothing left to give back
-                cache.decr(key)
+                caches[CACHE].decr(key)
         self._taken = []
 
     def succeeded(self) -> None:
@@ -97,3 +102,18 @@ class SignInAttempt:
     def refusal(self) -> LoginThrottled:
         """The API's answer to a refused attempt: a 429 with Retry-After."""
         return LoginThrottled(wait=self.retry_after)
+
+
+def password_confirmed(request, password: str) -> bool:
+    """Whether ``password`` is the signed-in user's (asked again before a token is made), counted like a sign-in:
+    a wrong one is a failed attempt of the client's address and of the username, so a stolen session cannot
+    guess the password faster than the login form. Raises LoginThrottled while either allowance is used up."""
+    username = request.user.get_username()
+    attempt = SignInAttempt(client_address(request), username)
+    if not attempt.allowed:
+        raise attempt.refusal()
+    user = authenticate(request, username=username, password=password)
+    if user is None or user.pk != request.user.pk:
+        return False
+    attempt.succeeded()
+    return True

@@ -1,5 +1,5 @@
 """Signing in (Django's view, with the sign-in limit) and out, and the user's API tokens: create (key shown
-once), revoke."""
+once, the password asked again), revoke (with every token made with it)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.accounts.forms import NewTokenForm
+from portal.accounts.lifecycle import revoke
 from portal.accounts.models import ApiToken
-from portal.accounts.throttling import SignInAttempt, client_address
+from portal.accounts.throttling import LoginThrottled, SignInAttempt, client_address, password_confirmed
 from portal.activity.models import record
 
 
@@ -58,19 +59,32 @@ logout = auth_views.LogoutView.as_view(next_page="accounts:login")
 @require_http_methods(["GET", "POST"])
 def token_list(request):
     form = NewTokenForm(request.POST or None)
-    new_key = None
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            token, new_key = ApiToken.issue(request.user, form.cleaned_data["name"])
-            record("token.created", token, request=request)
-        # The key is in this response only (no redirect, nothing kept in the session): it is shown once.
-        form = NewTokenForm()
-    tokens = ApiToken.objects.filter(user=request.user)
-    response = render(request, "accounts/token_list.html", {"form": form, "tokens": tokens, "new_key": new_key})
-    if request.method == "POST" and new_key is None:
-        response.status_code = 400
+    new_key, refused = None, None
+    status = 200
+    if request.method == "POST":
+        status = 400
+        try:
+            if form.is_valid() and not password_confirmed(request, form.cleaned_data["password"]):
+                form.add_error("password", "Wrong password.")
+        except LoginThrottled as refusal:
+            form.add_error(None, str(refusal.detail))
+            refused, status = refusal, 429
+        if form.is_valid():
+            options = form.cleaned_data
+            with transaction.atomic():
+                token, new_key = ApiToken.issue(
+                    request.user, options["name"], scope=options["scope"], expires_in_days=options["expires_in_days"]
+                )
+                record("token.created", token, request=request)
+            # The key is in this response only (no redirect, nothing kept in the session): it is shown once.
+            form, status = NewTokenForm(), 200
+    tokens = ApiToken.objects.filter(user=request.user).select_related("created_by_token")
+    context = {"form": form, "tokens": tokens, "new_key": new_key}
+    response = render(request, "accounts/token_list.html", context, status=status)
     if new_key:
         response["Cache-Control"] = "no-store"
+    if refused is not None:
+        response["Retry-After"] = str(refused.wait)
     return response
 
 
@@ -79,8 +93,11 @@ def token_list(request):
 def token_revoke(request, pk: int):
     # Another user's token is a 404: its existence is not told.
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
-    if token.revoked_at is None:
-        token.revoke()
-        record("token.revoked", token, request=request)
-        messages.success(request, f"The token {token.name} is revoked: requests using it are refused from now on.")
+    revoked = revoke(token, request)
+    if revoked:
+        made = len(revoked) - (revoked[0].pk == token.pk)
+        also = f", with the {made} token{'s' * (made != 1)} made with it" if made else ""
+        messages.success(
+            request, f"The token {token.name} is revoked{also}: requests using it are refused from now on."
+        )
     return redirect("accounts:tokens")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
+from portal.accounts import throttling
 from portal.accounts.models import ApiToken
 from portal.activity.models import AuditEvent
 from tests.factories import api_client, make_environment, make_run, make_user
@@ -138,7 +140,7 @@ def test_a_new_token_is_shown_once_and_works_on_the_api():
     user = make_user(username="alice")
     client = client_for(user)
 
-    created = client.post(TOKENS, {"name": "ci-pipeline"})
+    created = client.post(TOKENS, {"name": "ci-pipeline", "password": PASSWORD})
 
     assert created.status_code == 200
     assert created["Cache-Control"] == "no-store"
@@ -201,3 +203,81 @@ def test_revoking_is_post_only():
 
     assert client_for(user).get(f"/accounts/tokens/{token.pk}/revoke/").status_code == 405
     assert ApiToken.objects.get(pk=token.pk).revoked_at is None
+
+
+def test_the_page_asks_for_the_password_and_refuses_a_wrong_one():
+    user = make_user()
+    client = client_for(user)
+    assert 'type="password" name="password"' in text(client.get(TOKENS))
+
+    response = client.post(TOKENS, {"name": "ci", "password": "not-it"})
+
+    assert response.status_code == 400
+    assert '<p class="error" id="id_password_error">Wrong password.</p>' in text(response)
+    assert 'id="new-token-key"' not in text(response)
+    assert not ApiToken.objects.exists()
+
+
+def test_the_page_refuses_password_guesses_past_the_sign_in_limit():
+    caches[throttling.CACHE].clear()
+    client = client_for(make_user())
+    for attempt in range(10):
+        assert client.post(TOKENS, {"name": "ci", "password": f"guess-{attempt}"}).status_code == 400
+
+    refused = client.post(TOKENS, {"name": "ci", "password": PASSWORD})
+
+    assert refused.status_code == 429
+    assert "Retry-After" in refused
+    assert "Too many failed sign-in attempts" in text(refused)
+    assert not ApiToken.objects.exists()
+
+
+def test_the_page_makes_read_only_expiring_tokens_and_shows_scope_expiry_and_last_use():
+    user = make_user()
+    client = client_for(user)
+
+    created = client.post(TOKENS, {"name": "reader", "scope": "read", "expires_in_days": "30", "password": PASSWORD})
+
+    assert created.status_code == 200
+    token = ApiToken.objects.get(user=user)
+    assert token.scope == "read"
+    row = re.search(rf'<tr id="token-{token.pk}">(.*?)</tr>', text(created), re.S).group(1)
+    assert '<span class="tag">read-only</span>' in row
+    assert token.expires_at.strftime("%Y-%m-%d %H:%M") in row
+    assert '<td class="small">never</td>' in row, "never used"
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=token.created_at)
+    row = re.search(rf'<tr id="token-{token.pk}">(.*?)</tr>', text(client.get(TOKENS)), re.S).group(1)
+    assert row.count(token.created_at.strftime("%Y-%m-%d %H:%M")) == 2, "created and last used"
+
+
+@pytest.mark.parametrize("days", ["0", "366", "soon"])
+def test_the_page_refuses_an_expiry_outside_one_to_365_days(days):
+    response = client_for(make_user()).post(TOKENS, {"name": "x", "expires_in_days": days, "password": PASSWORD})
+
+    assert response.status_code == 400
+    assert 'id="id_expires_in_days_error"' in text(response)
+    assert not ApiToken.objects.exists()
+
+
+def test_the_page_shows_an_expired_token_as_expired():
+    user = make_user()
+    token, _ = ApiToken.issue(user, "old", expires_in_days=1)
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=token.created_at)
+
+    assert '<span class="badge status-cancelled">expired</span>' in text(client_for(user).get(TOKENS))
+
+
+def test_revoking_on_the_page_revokes_the_tokens_made_with_it():
+    admin = make_user("admin")
+    maker, maker_key = ApiToken.issue(admin, "maker")
+    made = api_client().post(
+        "/api/v1/tokens/", {"name": "made"}, format="json", HTTP_AUTHORIZATION=f"Token {maker_key}"
+    )
+    page = text(client_for(admin).get(TOKENS))
+    assert "made with maker" in page
+
+    response = client_for(admin).post(f"/accounts/tokens/{maker.pk}/revoke/", follow=True)
+
+    assert "The token maker is revoked, with the 1 token made with it" in text(response)
+    auth = {"HTTP_AUTHORIZATION": f"Token {made.json()['token']}"}
+    assert api_client().get("/api/v1/environments/", **auth).status_code == 401

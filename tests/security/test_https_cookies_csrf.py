@@ -12,10 +12,11 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
+from portal.accounts import throttling
 from portal.accounts.models import ApiToken
 from tests.factories import make_user, token_for
 
@@ -48,7 +49,7 @@ def production_values(tmp_path: Path) -> dict:
 def production(tmp_path):
     values = production_values(tmp_path)
     assert values["SECURE_SSL_REDIRECT"] is True and values["SESSION_COOKIE_SECURE"] is True
-    cache.clear()  # no failed sign-ins of other tests count against these logins
+    caches[throttling.CACHE].clear()  # no failed sign-ins of other tests count against these logins
     with override_settings(**values):
         yield values
 
@@ -126,7 +127,11 @@ def test_a_session_post_to_the_api_needs_the_csrf_token(production):
     client = signed_in("alice")
 
     refused = client.post(
-        "/api/v1/tokens/", {"name": "laptop"}, content_type="application/json", HTTP_ORIGIN=ORIGIN, **HTTPS
+        "/api/v1/tokens/",
+        {"name": "laptop", "password": PASSWORD},
+        content_type="application/json",
+        HTTP_ORIGIN=ORIGIN,
+        **HTTPS,
     )
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]
@@ -134,7 +139,7 @@ def test_a_session_post_to_the_api_needs_the_csrf_token(production):
 
     accepted = client.post(
         "/api/v1/tokens/",
-        {"name": "laptop"},
+        {"name": "laptop", "password": PASSWORD},
         content_type="application/json",
         HTTP_ORIGIN=ORIGIN,
         HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
@@ -147,13 +152,16 @@ def test_a_session_post_to_the_api_needs_the_csrf_token(production):
 def test_a_session_post_to_a_web_form_needs_the_csrf_token(production):
     client = signed_in("alice")
 
-    refused = client.post("/accounts/tokens/", {"name": "laptop"}, HTTP_ORIGIN=ORIGIN, **HTTPS)
+    refused = client.post("/accounts/tokens/", {"name": "laptop", "password": PASSWORD}, HTTP_ORIGIN=ORIGIN, **HTTPS)
     assert refused.status_code == 403
     assert not ApiToken.objects.exists()
 
     page = client.get("/accounts/tokens/", **HTTPS)
     accepted = client.post(
-        "/accounts/tokens/", {"name": "laptop", "csrfmiddlewaretoken": form_token(page)}, HTTP_ORIGIN=ORIGIN, **HTTPS
+        "/accounts/tokens/",
+        {"name": "laptop", "password": PASSWORD, "csrfmiddlewaretoken": form_token(page)},
+        HTTP_ORIGIN=ORIGIN,
+        **HTTPS,
     )
     assert accepted.status_code == 200
     assert ApiToken.objects.get().name == "laptop"
@@ -164,7 +172,7 @@ def test_a_post_from_another_origin_is_refused_even_with_the_token(production):
 
     response = client.post(
         "/api/v1/tokens/",
-        {"name": "laptop"},
+        {"name": "laptop", "password": PASSWORD},
         content_type="application/json",
         HTTP_ORIGIN="https://evil.example.net",
         HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
@@ -178,8 +186,9 @@ def test_a_post_from_another_origin_is_refused_even_with_the_token(production):
 def test_token_authenticated_api_calls_need_no_csrf_token(production):
     client = APIClient(enforce_csrf_checks=True, HTTP_HOST=HOST)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(make_user(username='alice'))}")
+    token = ApiToken.objects.get()
 
-    response = client.post("/api/v1/tokens/", {"name": "ci"}, format="json", **HTTPS)
+    response = client.delete(f"/api/v1/tokens/{token.pk}/", **HTTPS)  # a change: the token revokes itself
 
-    assert response.status_code == 201, response.content
+    assert response.status_code == 204, response.content
     assert "csrftoken" not in response.cookies

@@ -1,20 +1,31 @@
 """The sign-in limit of `POST /api/v1/auth/token/` and of the login form: failed attempts are counted per client
-address and per username in the Django cache (10 a minute by default, the DRF "login" rate); past the limit
-the answer is a 429 with Retry-After and no password is checked; the count starts again with the next window.
-The clock is moved, never slept on."""
+address and per username in the "signin" cache (10 a minute by default, the DRF "login" rate), which every web
+process shares; past the limit the answer is a 429 with Retry-After and no password is checked; the count starts
+again with the next window. The clock is moved, never slept on."""
 
 from __future__ import annotations
+
+import json
+import os
+import runpy
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
 from portal.accounts import throttling
 from portal.accounts.models import ApiToken
 from tests.factories import api_client, make_user
+from tests.support.stack import REPO, database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +48,9 @@ def clock(monkeypatch):
 
     fake = Clock()
     monkeypatch.setattr(throttling, "now", lambda: fake.now)
-    cache.clear()
+    caches[throttling.CACHE].clear()
     yield fake
-    cache.clear()
+    caches[throttling.CACHE].clear()
 
 
 @pytest.fixture
@@ -231,3 +242,132 @@ def test_an_incomplete_form_checks_no_password_and_does_not_count(password_check
 
     assert password_checks == []
     assert web_login("alice", PASSWORD).status_code == 302
+
+
+# --- several web processes (gunicorn's workers) -----------------------------------------------------
+
+
+class SignInProcess:
+    """A process of its own that signs in through the token endpoint (tests/support/signin_process.py), as one of
+    gunicorn's workers does: its own memory, the test database, the limiter's clock 5 s into the test window."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.test_settings",
+            "DATABASE_URL": database_url(),
+            "SIGNIN_CLOCK": str(WINDOW_START + 5),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.signin_process"],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log.open("w"),
+            text=True,
+        )
+
+    def send(self, line: str) -> None:
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def send_attempt(self, username: str, password: str, address: str) -> None:
+        self.send(json.dumps({"username": username, "password": password, "address": address}))
+
+    def answer(self) -> str:
+        line = self.process.stdout.readline()
+        assert line, f"the sign-in process stopped: {self.log.read_text()}"
+        return line.strip()
+
+    def sign_in(self, username: str, password: str, address: str = ATTACKER) -> int:
+        self.send_attempt(username, password, address)
+        return int(self.answer())
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def web_processes(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Two processes signing in against the test database, each answering once Django is set up."""
+    logs = tmp_path_factory.mktemp("signin")
+    processes = [SignInProcess(logs / f"process-{n}.log") for n in (1, 2)]
+    for process in processes:
+        process.send("go")
+    for process in processes:
+        assert process.answer() == "ready"
+    yield processes
+    for process in processes:
+        process.stop()
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction holding the database: the processes write to it
+def test_the_count_of_an_address_is_shared_by_every_web_process(web_processes):
+    first, second = web_processes
+    statuses = [web_processes[n % 2].sign_in(f"guess-{n}", "wrong") for n in range(10)]
+
+    assert statuses == [401] * 10  # five failures in each process
+    assert first.sign_in("mallory", "wrong") == 429
+    assert second.sign_in("mallory", "wrong") == 429
+    assert second.sign_in("mallory", "wrong", address="198.51.100.8") == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_count_of_a_username_is_shared_by_every_web_process(web_processes):
+    first, second = web_processes
+    statuses = [web_processes[n % 2].sign_in("alice", "wrong", address=f"203.0.113.{n}") for n in range(10)]
+
+    assert statuses == [401] * 10
+    assert first.sign_in("alice", "wrong", address="203.0.113.200") == 429
+    assert second.sign_in("ALICE ", "wrong", address="203.0.113.201") == 429
+    assert second.sign_in("bob", "wrong", address="203.0.113.202") == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_guesses_sent_to_two_processes_at_once_cannot_slip_past_the_count(web_processes):
+    """Fifteen failures sent to each process before either answers: the two count at the same time, and exactly
+    ten of the thirty get a password check."""
+    for n in range(15):
+        for process in web_processes:
+            process.send_attempt(f"guess-{n}", "wrong", ATTACKER)
+
+    statuses = Counter(int(process.answer()) for process in web_processes for _ in range(15))
+
+    assert statuses == {401: 10, 429: 20}
+
+
+def test_migrate_makes_the_shared_count_table_even_while_redis_holds_the_counts(tmp_path):
+    """`make run` and docker compose's migrate service run migrate: the table is there for whichever cache the
+    settings name later, and createcachetable (which makes only the tables CACHES names) is not needed."""
+    database = tmp_path / "fresh.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.test_settings",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "CACHE_URL": "redis://127.0.0.1:1/0",  # never reached: migrate reads no cache
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
+
+    with sqlite3.connect(database) as db:
+        columns = [row[1] for row in db.execute(f"PRAGMA table_info({settings.SIGNIN_CACHE_TABLE})")]
+    assert columns == ["cache_key", "value", "expires"]
+
+
+@pytest.mark.parametrize(
+    ("cache_url", "backend"),
+    [
+        ("", "portal.accounts.counter_cache.DatabaseCounterCache"),
+        ("redis://redis:6379/1", "django.core.cache.backends.redis.RedisCache"),
+    ],
+    ids=["embedded", "redis"],
+)
+def test_the_counts_live_in_a_cache_every_process_shares(tmp_path, cache_url, backend):
+    env = {"PATH": os.environ["PATH"], "LAUNCHPAD_DATA_DIR": str(tmp_path), "SECRET_KEY": "x" * 50}
+    with mock.patch.dict(os.environ, env | ({"CACHE_URL": cache_url} if cache_url else {}), clear=True):
+        caches_setting = runpy.run_path(str(REPO / "portal" / "settings.py"))["CACHES"]
+
+    assert caches_setting[throttling.CACHE]["BACKEND"] == backend
+    assert caches_setting["default"]["BACKEND"] != "django.core.cache.backends.db.DatabaseCache"

@@ -1,5 +1,5 @@
-"""API tokens at rest: after every way of making one (the create_token command, POST /auth/token/, POST /tokens/,
-the tokens page), no table of the database holds a key or its secret part, only the SHA-256 of the secret."""
+"""API tokens at rest: after every way of making one (the create_token command, POST /auth/token/, POST /tokens/
+with the session and the password or with an admin's token, the tokens page), no table of the database holds a key or its secret part, only the SHA-256 of the secret."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import io
 import re
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
+from portal.accounts import throttling
 from portal.accounts.models import ApiToken
 from tests.factories import api_client, make_user
 
@@ -31,7 +32,7 @@ def every_row_of_every_table() -> str:
 
 
 def test_no_table_holds_a_key_or_its_secret_only_the_hash():
-    cache.clear()  # no failed sign-ins of other tests count against the login below
+    caches[throttling.CACHE].clear()  # no failed sign-ins of other tests count against the login below
     alice = make_user(username="alice")
     out = io.StringIO()
     call_command("create_token", "alice", "--name", "from-the-command", stdout=out)
@@ -41,16 +42,19 @@ def test_no_table_holds_a_key_or_its_secret_only_the_hash():
         .post("/api/v1/auth/token/", {"username": "alice", "password": PASSWORD}, format="json")
         .json()["token"]
     )
-    token_client = api_client()
-    token_client.credentials(HTTP_AUTHORIZATION=f"Token {keys[0]}")
-    keys.append(token_client.post("/api/v1/tokens/", {"name": "from-the-api"}, format="json").json()["token"])
+    session_client = api_client()
+    session_client.force_login(alice)
+    made = session_client.post("/api/v1/tokens/", {"name": "from-the-api", "password": PASSWORD}, format="json")
+    keys.append(made.json()["token"])
+    made = api_client(make_user("admin")).post("/api/v1/tokens/", {"name": "by-admin", "user": "alice"}, format="json")
+    keys.append(made.json()["token"])
     browser = Client()
     browser.force_login(alice)
-    page = browser.post("/accounts/tokens/", {"name": "from-the-page"}).content.decode()
+    page = browser.post("/accounts/tokens/", {"name": "from-the-page", "password": PASSWORD}).content.decode()
     keys += [key for key in re.findall(r"lp_[0-9a-f]{16}_[A-Za-z0-9_-]{43}", page) if key not in keys]
 
-    assert len(keys) == 4 and len(set(keys)) == 4
-    assert ApiToken.objects.count() == 4
+    assert len(keys) == 5 and len(set(keys)) == 5
+    assert ApiToken.objects.filter(user=alice).count() == 5
     stored = every_row_of_every_table()
     for key in keys:
         _, lookup, secret = key.split("_", 2)

@@ -1,0 +1,15 @@
+"""Token changes shared by the tokens page and the API, each written to the activity log."""
+
+from __future__ import annotations
+
+from portal.accounts.models import ApiToken
+from portal.activity.models import record
+
+
+def revoke(token: ApiToken, request) -> list[ApiToken]:
+    """Revoke ``token`` and every token made with it (ApiToken.revoke), one activity event each; the tokens
+    revoked by this call, ``token`` first unless it was revoked already."""
+    revoked = token.revoke()
+    for each in revoked:
+        record("token.revoked", each, request=request, **({"revoked_with": token.pk} if each.pk != token.pk else {}))
+    return revoked
