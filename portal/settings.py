@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.http_errors.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # POST/PUT/PATCH/DELETE in one transaction, rolled back when the answer is an error (a 500 never commits).
+    "portal.atomic_requests.AtomicUnsafeRequestsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
