@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,8 +58,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "portal.http_errors.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # POST/PUT/PATCH/DELETE in one transaction, rolled back when the answer is an error (a 500 never commits).
+    "portal.atomic_requests.AtomicUnsafeRequestsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -303,6 +307,22 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): the UI has no inline script, style or event handler and loads nothing from
+# elsewhere (Chart.js and Redoc are served from /static/), so injected markup can run or style nothing. The API docs
+# page alone widens it for Redoc (portal/api_urls.py). tests/security/test_csp.py keeps the templates clean.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 # How often beat looks for runs whose worker died and for queued runs whose message was lost.
 SWEEP_SECONDS = float(os.environ.get("LAUNCHPAD_SWEEP_SECONDS", "30"))

@@ -6,14 +6,21 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.utils import timezone
+from openapi_schema_validator import OAS30Validator
 
-from tests.factories import api_client
+from portal.audit.choices import AuditTrigger
+from portal.audit.models import Finding, create_audit_run, suppress
+from tests.audit.documents import bucket
+from tests.audit.test_models import audit
+from tests.factories import api_client, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +82,34 @@ def test_the_docs_page_renders_and_loads_its_scripts_from_launchpad_not_a_cdn():
         # The file belongs to an installed app, so collectstatic ships it with Launchpad.
         assert finders.find(source.removeprefix(settings.STATIC_URL)), source
     assert "/api/v1/schema/" in page
+
+
+def answer_schema(schema: dict, path: str) -> dict:
+    """The JSON schema of GET ``path``'s 200 answer, with the components its $refs point into."""
+    content = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    return {**content["schema"], "components": schema["components"]}
+
+
+def test_account_wide_audit_runs_and_findings_match_the_schema_which_marks_their_nulls_nullable(monkeypatch):
+    """An account-wide audit and its findings have no environment, a suppression may outlive its author: the API
+    answers null there, and the schema must say so (schemathesis found these three fields typed string)."""
+    monkeypatch.setattr("provisioning.audit_tasks.run_live_audit.delay", lambda run_id: None)
+    audit(bucket(ServerSideEncryption=None))  # no Environment tag: an account-wide finding
+    finding = Finding.objects.get()
+    author = make_user("admin")
+    suppress(finding, author, "Accepted until the bucket moves.", timezone.now() + timedelta(days=1))
+    author.delete()
+    run = create_audit_run(None, AuditTrigger.ON_DEMAND)
+    schema = yaml.safe_load(api_client().get("/api/v1/schema/").content)
+    components = schema["components"]["schemas"]
+
+    assert components["AuditRun"]["properties"]["environment"]["nullable"] is True
+    assert components["FindingDetail"]["properties"]["environment"]["nullable"] is True
+    assert components["Suppression"]["properties"]["created_by"]["nullable"] is True
+    client = api_client(make_user("admin"))
+    run_answer = client.get(f"/api/v1/audit/runs/{run.pk}/").json()
+    finding_answer = client.get(f"/api/v1/audit/findings/{finding.pk}/").json()
+    assert run_answer["environment"] is None and finding_answer["environment"] is None
+    assert finding_answer["suppressions"][0]["created_by"] is None
+    OAS30Validator(answer_schema(schema, "/api/v1/audit/runs/{id}/")).validate(run_answer)
+    OAS30Validator(answer_schema(schema, "/api/v1/audit/findings/{id}/")).validate(finding_answer)

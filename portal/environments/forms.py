@@ -16,6 +16,7 @@ from portal.environments.models import (
     expiry_for,
     validate_environment,
 )
+from portal.text_input import unencodable_in
 
 VARIABLE_PREFIX = "var_"
 # Types edited as JSON: every collection and structural Terraform type, and "any".
@@ -50,9 +51,14 @@ class VariableJSONField(forms.JSONField):
 
     def bound_data(self, data, initial):  # the form shown again keeps what was typed
         try:
-            return super().bound_data(data, initial)
+            value = super().bound_data(data, initial)
         except RecursionError:
             return forms.fields.InvalidJSONInput(data)
+        # "\ud800" parses into a string the page could not be written with: show the text as typed (validation
+        # refuses the value, portal/environments/models.py).
+        if not isinstance(value, forms.fields.InvalidJSONInput) and unencodable_in(value):
+            return forms.fields.InvalidJSONInput(data)
+        return value
 
 
 def variable_field(variable: dict) -> forms.Field:

@@ -24,6 +24,7 @@ from portal.environments.choices import (
     Tier,
 )
 from portal.runs.choices import FINISHED_STATUSES
+from portal.text_input import shown_key, unencodable_problem
 from provisioning.blueprints import VariableValueError, check_value, list_blueprints, read_blueprint
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{2,19}$")
@@ -386,7 +387,7 @@ def validate_environment(
         spec = declared.get(key)
         if spec is None:
             errors.setdefault("variables", []).append(
-                f"{_shown_key(key)}: the {blueprint.name} blueprint has no such variable."
+                f"{shown_key(key)}: the {blueprint.name} blueprint has no such variable."
             )
         elif spec["managed"]:
             errors.setdefault("variables", []).append(f"{key}: set by Launchpad, not by hand.")
@@ -420,11 +421,6 @@ def validate_environment(
     return variables
 
 
-def _shown_key(key: str) -> str:
-    """A variable name as an error message shows it: quoted when odd, cut when long (it may be anything)."""
-    return key if re.fullmatch(r"[a-z_][a-z0-9_]{0,63}", key) else repr(key[:64]) + ("..." if len(key) > 64 else "")
-
-
 def _size_problem(variables: dict) -> str | None:
     """Too many variables, too large or too deeply nested as a whole: refused at once, in one sentence."""
     if len(variables) > MAX_VARIABLES:
@@ -442,16 +438,17 @@ def _depth(value, level: int = 0) -> int:
 
 
 def _string_problem(value, path: str) -> str | None:
-    """A string anywhere in ``value`` (keys included) that is too long or holds a control character."""
+    """A string anywhere in ``value`` (keys included) that is too long, holds a control character or is not text."""
     if isinstance(value, str):
         if len(value) > MAX_STRING_LENGTH:
             return f"{path} is {len(value):,} characters long: at most {MAX_STRING_LENGTH:,} are accepted."
         if _CONTROL_CHARACTERS.search(value):
             return f"{path} contains a control character (such as a NUL byte or a newline): not accepted."
-        return None
+        unencodable = unencodable_problem(value)
+        return f"{path} {unencodable}." if unencodable else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
     for key, item in items:
-        inner = f"{path}.{_shown_key(key)}" if isinstance(key, str) else f"{path}[{key}]"
+        inner = f"{path}.{shown_key(key)}" if isinstance(key, str) else f"{path}[{key}]"
         problem = (_string_problem(key, f"{path} key") if isinstance(key, str) else None) or _string_problem(
             item, inner
         )

@@ -3,7 +3,8 @@
 A webhook URL is the user's choice, so without a guard it would let anyone make Launchpad's workers call
 the cloud metadata service (169.254.169.254), the database or an admin port on localhost. Every URL is
 resolved and refused when any address it resolves to is loopback, link-local, private, reserved,
-multicast or otherwise not public (IPv4 and IPv6, IPv4-mapped IPv6 included), unless an operator
+multicast or otherwise not public (IPv4 and IPv6; an IPv6 address that carries an IPv4 one, as IPv4-mapped,
+IPv4-compatible, 6to4, Teredo and NAT64 addresses do, is refused when that IPv4 address is), unless an operator
 allow-lists the host name or a network in LAUNCHPAD_OUTBOUND_ALLOWLIST. The check is made when a webhook
 is saved and again on every delivery and every redirect hop, and the connection goes to the very address
 that was checked (the Host header and TLS name stay the URL's host), so a DNS answer that changes between
@@ -67,10 +68,62 @@ def allowlist() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Ne
     return hosts, networks
 
 
+# NAT64 (RFC 6052): the well-known prefix, and the local-use one (RFC 8215) whose prefix length is the network's.
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _rfc6052_ipv4(address: ipaddress.IPv6Address, prefix_length: int) -> ipaddress.IPv4Address:
+    """The IPv4 address a NAT64 address with a ``prefix_length`` prefix carries (RFC 6052, section 2.2)."""
+    value = int(address)
+    if prefix_length == 96:
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    # Shorter prefixes split the IPv4 address around bits 64-71, which are always zero: take them out first.
+    without_u = ((value >> 64) << 56) | (value & ((1 << 56) - 1))
+    return ipaddress.IPv4Address((without_u >> (120 - prefix_length - 32)) & 0xFFFFFFFF)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address carries, each with the kind of address that carries it.
+
+    A packet to such an address ends up at the IPv4 one (a 6to4 relay, a Teredo server or client, a NAT64
+    gateway, a dual-stack socket), so that one must be public too: 2002:7f00:1:: reaches 127.0.0.1, and
+    Python's ipaddress counts it as global.
+    """
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    if address.ipv4_mapped is not None:
+        found.append(("an IPv4-mapped address", address.ipv4_mapped))
+    if address.sixtofour is not None:
+        found.append(("a 6to4 address", address.sixtofour))
+    if address.teredo is not None:
+        server, client = address.teredo
+        found += [("a Teredo address (server)", server), ("a Teredo address (client)", client)]
+    if address in NAT64_WELL_KNOWN:
+        found.append(("a NAT64 address", _rfc6052_ipv4(address, 96)))
+    elif address in NAT64_LOCAL_USE:
+        # The network chooses the prefix length (48 to 96 inside this /48): every reading must be public. A reading
+        # of 0.0.0.0 is the zero padding of another length, not a destination (the block is reserved anyway).
+        readings = [(length, _rfc6052_ipv4(address, length)) for length in (96, 64, 56, 48)]
+        found += [
+            (f"a NAT64 local-use address (read with a /{length} prefix)", ipv4)
+            for length, ipv4 in readings
+            if not ipv4.is_unspecified
+        ]
+    elif address in IPV4_COMPATIBLE and int(address) > 1:  # not :: nor ::1, which are IPv6's own
+        found.append(("an IPv4-compatible address", ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)))
+    return found
+
+
 def address_problem(address: IPAddress) -> str | None:
     """Why Launchpad does not send to ``address`` ("a loopback address"), or None for a public address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if isinstance(address, ipaddress.IPv6Address):
+        for kind, ipv4 in embedded_ipv4(address):
+            problem = address_problem(ipv4)
+            if problem:
+                return f"{kind} embedding {ipv4}, which is {problem}"
+        if address.ipv4_mapped is not None:
+            return None  # ::ffff:8.8.8.8 is 8.8.8.8, public: the ::ffff:0:0/96 block itself says nothing
     checks = (
         ("is_unspecified", "an unspecified address"),
         ("is_loopback", "a loopback address"),

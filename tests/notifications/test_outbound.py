@@ -3,6 +3,8 @@ unless an operator allow-lists the host or its network."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from portal.notifications import outbound
@@ -40,6 +42,46 @@ def test_internal_addresses_are_refused_with_the_reason(url, problem):
 
     assert problem in str(refused.value)
     assert "LAUNCHPAD_OUTBOUND_ALLOWLIST" in str(refused.value)
+
+
+EMBEDDED_IPV4 = {
+    "6to4 of 127.0.0.1": ("2002:7f00:1::", "a 6to4 address embedding 127.0.0.1, which is a loopback address"),
+    "6to4 of 10.0.0.1": ("2002:a00:1::1", "a 6to4 address embedding 10.0.0.1, which is a private address"),
+    "6to4 of 169.254.169.254": ("2002:a9fe:a9fe::", "embedding 169.254.169.254, which is a link-local address"),
+    "Teredo client 127.0.0.1": ("2001:0:808:808:0:0:80ff:fffe", "(client) embedding 127.0.0.1, which is a loopback"),
+    "Teredo server 10.1.2.3": ("2001:0:a01:203::", "(server) embedding 10.1.2.3, which is a private address"),
+    "NAT64 of 127.0.0.1": ("64:ff9b::7f00:1", "a NAT64 address embedding 127.0.0.1, which is a loopback address"),
+    "NAT64 of 169.254.169.254": ("64:ff9b::a9fe:a9fe", "NAT64 address embedding 169.254.169.254"),
+    "NAT64 local-use /96": ("64:ff9b:1::a00:1", "local-use address (read with a /96 prefix) embedding 10.0.0.1"),
+    # 127.0.0.1 behind a /48 prefix; read with a /64 one it is 0.1.0.0: every reading is refused, the first named.
+    "NAT64 local-use /48": ("64:ff9b:1:7f00:0:100::", "local-use address (read with a /64 prefix) embedding 0.1.0.0"),
+    "IPv4-mapped 10.0.0.1": ("::ffff:a00:1", "an IPv4-mapped address embedding 10.0.0.1, which is a private"),
+    "IPv4-compatible 127.0.0.1": ("::127.0.0.1", "an IPv4-compatible address embedding 127.0.0.1"),
+}
+
+
+@pytest.mark.parametrize(("address", "problem"), EMBEDDED_IPV4.values(), ids=EMBEDDED_IPV4.keys())
+def test_an_ipv6_address_carrying_an_internal_ipv4_address_is_refused_naming_it(address, problem):
+    with pytest.raises(outbound.OutboundRefused) as refused:
+        outbound.check_url(f"http://[{address}]/hook")
+
+    assert problem in str(refused.value)
+
+
+@pytest.mark.parametrize("address", ["2002:7f00:1::", "64:ff9b::a9fe:a9fe"])
+def test_a_name_resolving_to_an_ipv6_address_carrying_an_internal_one_is_refused(address):
+    def resolve(host, port, **kwargs):
+        return [(10, 1, 6, "", (address, port, 0, 0))]
+
+    with pytest.raises(outbound.OutboundRefused, match=f"hooks.example.org resolves to {address}, which is a"):
+        outbound.check_url("https://hooks.example.org/x", resolve=resolve)
+
+
+@pytest.mark.parametrize("address", ["2002:808:808::1", "::ffff:8.8.8.8"])
+def test_an_ipv6_address_carrying_a_public_ipv4_address_is_accepted(address):
+    checked = outbound.check_url(f"http://[{address}]/hook").address
+
+    assert ipaddress.ip_address(checked) == ipaddress.ip_address(address)
 
 
 def test_a_public_address_is_accepted_and_the_connection_goes_to_it():
@@ -92,6 +134,16 @@ def test_a_redirect_to_an_internal_address_is_refused_before_it_is_followed(rece
     receiver.answers["/hop"] = (307, {"Location": "http://169.254.169.254/latest/meta-data/"})
 
     with pytest.raises(outbound.OutboundRefused, match="169.254.169.254 is a link-local address"):
+        outbound.post(receiver.url("/hop"), b"{}", {}, timeout=5)
+
+    assert [request.path for request in receiver.received] == ["/hop"]
+
+
+@pytest.mark.parametrize("location", ["http://[2002:7f00:1::]/", "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/"])
+def test_a_redirect_to_an_ipv6_address_carrying_an_internal_one_is_refused_before_it_is_followed(receiver, location):
+    receiver.answers["/hop"] = (302, {"Location": location})
+
+    with pytest.raises(outbound.OutboundRefused, match="embedding (127.0.0.1|169.254.169.254)"):
         outbound.post(receiver.url("/hop"), b"{}", {}, timeout=5)
 
     assert [request.path for request in receiver.received] == ["/hop"]

@@ -121,7 +121,7 @@ def test_the_progress_bar_counts_resources_applied_of_planned(environment):
     response = client_for(make_user()).get(f"/runs/{run.pk}/status/")
 
     assert response.context["progress"] == {"done": 2, "total": 4, "percent": 50}
-    assert 'aria-valuenow="2"' in text(response)
+    assert '<progress class="progress" aria-label="Resources applied" max="4" value="2">' in text(response)
     assert "2 of 4 resources done (50%)" in text(response)
 
 

@@ -16,8 +16,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from portal.accounts.models import ApiToken
 from portal.activity.models import AuditEvent
 from portal.environments.models import MAX_NESTING, MAX_STRING_LENGTH, MAX_VARIABLES, Environment
+from portal.notifications.models import Webhook
 from portal.runs.models import Run
 from provisioning.workspace import render_workspace
 from tests.factories import api_client, blueprint, make_environment, make_user, record_enqueued_runs
@@ -165,6 +167,103 @@ def test_a_path_that_names_nothing_is_a_json_404(nothing_happens, path, method):
     assert "detail" in response.json()
 
 
+# JSON may escape half of a UTF-16 surrogate pair on its own: Python parses it into a string UTF-8 cannot encode.
+# Stored, it made every later answer that shows it a 500 (the environment list, for every user).
+SURROGATE_BODIES = {
+    "in a tag value": (
+        '"variables": {"vpc_cidr": "172.17.0.0/16", "tags": {"a": "\\ud800"}}',
+        "variables",
+        "variables.tags.a",
+    ),
+    "in a tag key": (
+        '"variables": {"vpc_cidr": "172.17.0.0/16", "tags": {"\\udfff": "x"}}',
+        "variables",
+        "variables.tags has a key",
+    ),
+    "in a variable name": (
+        '"variables": {"vpc_cidr": "172.17.0.0/16", "x\\udc80": 1}',
+        "variables",
+        "variables has a key",
+    ),
+    "in a list": (
+        '"variables": {"vpc_cidr": "172.17.0.0/16", "tags": {"a": ["ok", "\\ud83d"]}}',
+        "variables",
+        "variables.tags.a[1]",
+    ),
+    "in the name": ('"name": "hostile\\ud800", "variables": {"vpc_cidr": "172.17.0.0/16"}', "name", "name holds"),
+    "in the tier": ('"name": "hostile", "tier": "\\udbff", "variables": {}', "tier", "tier holds"),
+}
+
+
+@pytest.mark.parametrize(("fields", "field", "named"), SURROGATE_BODIES.values(), ids=SURROGATE_BODIES.keys())
+def test_a_lone_surrogate_in_a_json_body_is_a_400_naming_the_field_and_the_list_stays_whole(
+    nothing_happens, fields, field, named
+):
+    client = api_client(nothing_happens)
+    body = '{"blueprint": "sandbox", "apply": false, "name": "hostile", ' + fields + "}"
+
+    response = client.generic("POST", "/api/v1/environments/", body, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:500]
+    assert list(response.json()) == [field]
+    assert named in response.json()[field][0] and "surrogate" in response.json()[field][0]
+    assert client.get("/api/v1/environments/").status_code == 200
+
+
+def test_a_lone_surrogate_is_refused_in_a_change_of_variables(nothing_happens):
+    client = api_client(nothing_happens)
+    body = '{"variables": {"tags": {"team": "audio\\ud800"}}}'
+
+    response = client.generic("PATCH", "/api/v1/environments/target/", body, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:500]
+    assert "variables.tags.team holds \\ud800" in response.json()["variables"][0]
+    assert client.get("/api/v1/environments/target/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/tokens/", '{"name": "ci\\ud800"}'),
+        ("POST", "/api/v1/auth/token/", '{"username": "admin\\ud800", "password": "x"}'),
+        ("POST", "/api/v1/webhooks/", '{"name": "\\ud800", "url": "https://93.184.216.34/", "events": []}'),
+        ("PUT", "/api/v1/notification-preferences/", '{"events": [{"event": "\\ud800", "email": true}]}'),
+        ("POST", "/api/v1/environments/target/runs/", '{"kind": "plan\\ud800"}'),
+        ("POST", "/api/v1/audit/runs/", '{"environment": "\\ud800"}'),
+        ("POST", "/api/v1/environments/", '["\\ud800"]'),
+        ("POST", "/api/v1/environments/", '{"\\ud800": 1}'),
+    ],
+)
+def test_every_json_body_of_the_api_refuses_a_lone_surrogate(nothing_happens, method, path, body):
+    client = api_client(nothing_happens)
+    tokens = ApiToken.objects.count()
+
+    response = client.generic(method, path, body, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:500]
+    assert "surrogate" in response.content.decode()
+    assert ApiToken.objects.count() == tokens and not Webhook.objects.exists()
+
+
+def test_form_fields_and_query_strings_never_hold_a_lone_surrogate():
+    """Django decodes form fields and query strings itself, replacing bytes that are not UTF-8 (a surrogate's
+    UTF-8-like bytes %ED%A0%80 included): what is stored or searched is text, and the pages show it."""
+    surrogate_bytes = "%ED%A0%80"
+    user = make_user()
+    browser = Client()
+    browser.force_login(user)
+
+    assert browser.get(f"/?search=x{surrogate_bytes}").status_code == 200
+    assert api_client(user).get(f"/api/v1/environments/?search={surrogate_bytes}").status_code == 200
+    response = browser.generic(
+        "POST", "/accounts/tokens/", f"name=ci{surrogate_bytes}", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    name = ApiToken.objects.latest("pk").name
+    assert name.startswith("ci\ufffd") and name.encode("utf-8")
+    assert browser.get("/accounts/tokens/").status_code == 200
+
+
 # --- the web form -------------------------------------------------------------------------------------------
 
 
@@ -188,6 +287,8 @@ FORM_CASES = {
     "a 1 MB string": (form(var_image_tag="x" * 1_000_000), f"at most {MAX_STRING_LENGTH:,}"),
     "deeply nested tags": (form(var_tags="[" * 100_000 + "]" * 100_000), "Write valid JSON"),
     "nested tags": (form(var_tags=json.dumps({"team": json.loads("[" * 20 + "]" * 20)})), f"{MAX_NESTING} levels"),
+    "tags with a lone surrogate": (form(var_tags='{"team": "\\ud800"}'), "tags.team holds \\ud800"),
+    "tags with a lone surrogate as a key": (form(var_tags='{"\\udc00": "x"}'), "tags key holds \\udc00"),
 }
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 
@@ -17,21 +16,11 @@ from portal.runs.models import Run
 from tests.conftest import ARTIFACTS
 from tests.factories import blueprint, make_user
 from tests.support.inventory import leftovers
+from tests.ui.chromium import CHROMIUM, MISSING, policy_violations
 
 # The `stack` fixture (a Celery worker and beat) lives in tests/support/stack.py, shared with tests/integration.
 pytest_plugins = ["tests.support.stack"]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = ARTIFACTS / "screenshots"
 PASSWORD = "pw-123456789"  # what tests.factories.make_user gives every user
 NAME = "ui-sandbox"
@@ -39,35 +28,16 @@ NAME = "ui-sandbox"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is missing at /usr/bin/chromium (apt-get install -y chromium; .ci/services.sh does it)",
-    ),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=MISSING),
 ]
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    """Debian's chromium, headless; Playwright's own browser downloads are never used."""
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM reads are still plain sync code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def plain_http_cookies(settings):
-    """The live server speaks plain http on localhost, as `make run` does (SECURE_COOKIES=false there)."""
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-
-
-def log_in(browser, base_url: str, username: str, screenshot: str | None = None):
+def log_in(browser, base_url: str, username: str, screenshot: str | None = None, violations: list | None = None):
+    """A new browser context signed in as ``username``; ``violations`` collects its Content-Security-Policy
+    violations (tests/ui/chromium.py)."""
     page = browser.new_context(viewport={"width": 1360, "height": 900}).new_page()
+    if violations is not None:
+        policy_violations(page, into=violations)
     page.set_default_timeout(30_000)
     page.goto(base_url + "/")
     assert page.url.startswith(base_url + "/accounts/login/")
@@ -111,7 +81,8 @@ def test_an_engineer_creates_a_sandbox_watches_it_become_ready_and_destroys_it(
     started = time.perf_counter()
 
     # Log in; the list is empty, and there is no admin navigation for an engineer.
-    page = log_in(browser, base, "erin", screenshot="01-login.png")
+    violations: list[str] = []  # of the Content-Security-Policy, by every page of both users
+    page = log_in(browser, base, "erin", screenshot="01-login.png", violations=violations)
     assert page.get_by_role("link", name="Activity").count() == 0
 
     # New environment → blueprint → the form generated from its variables.
@@ -194,7 +165,7 @@ def test_an_engineer_creates_a_sandbox_watches_it_become_ready_and_destroys_it(
     assert page.locator("#approve-button").count() == 0
     page.screenshot(path=SCREENSHOTS / "07-destroy-awaiting-approval.png", full_page=True)
 
-    reviewer = log_in(browser, base, "rita")
+    reviewer = log_in(browser, base, "rita", violations=violations)
     reviewer.goto(f"{base}/runs/{destroy.pk}/")
     reviewer.fill("#id_comment", "Sandbox done, data can go.")
     reviewer.screenshot(path=SCREENSHOTS / "08-approver-review.png", full_page=True)
@@ -207,6 +178,7 @@ def test_an_engineer_creates_a_sandbox_watches_it_become_ready_and_destroys_it(
     assert page.evaluate("window.launchpadNoReload === true"), "the run page reloaded itself"
     assert Environment.objects.get(name=NAME).status == "destroyed"
     assert leftovers(f"spotmusic-{NAME}") == []
+    assert violations == [], "the pages did something the Content-Security-Policy refuses"
 
     total_seconds = round(time.perf_counter() - started, 1)
     (ARTIFACTS / "ui-timings.json").write_text(

@@ -7,7 +7,8 @@ from portal.audit.models import AuditRun, Finding, Suppression
 
 
 class SuppressionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    # null once the user who suppressed is deleted.
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None, allow_null=True)
     active = serializers.BooleanField(source="is_active", read_only=True)
 
     class Meta:
@@ -19,7 +20,8 @@ class SuppressionSerializer(serializers.ModelSerializer):
 class FindingSerializer(serializers.ModelSerializer):
     """A finding in a list: what, where, how bad, since when."""
 
-    environment = serializers.CharField(source="environment.name", read_only=True, default=None)
+    # null for an account-wide finding (no Launchpad environment owns the resource).
+    environment = serializers.CharField(source="environment.name", read_only=True, default=None, allow_null=True)
     # Plain strings: "status" choice sets of other resources would collide in the schema's enum names.
     status = serializers.CharField(read_only=True, help_text="open, suppressed or resolved.")
 
@@ -76,7 +78,14 @@ class SuppressRequestSerializer(serializers.Serializer):
 
 
 class AuditRunSerializer(serializers.ModelSerializer):
-    environment = serializers.CharField(source="environment.name", read_only=True, default=None)
+    # An account-wide audit has no environment: null, which the schema must allow (allow_null makes it nullable).
+    environment = serializers.CharField(
+        source="environment.name",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="The audited environment's name; null for an account-wide audit.",
+    )
     requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None, allow_null=True)
     status = serializers.CharField(read_only=True, help_text="queued, running, succeeded or failed.")
 
