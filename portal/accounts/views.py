@@ -51,10 +51,12 @@ class LoginView(auth_views.LoginView):
         return response
 
 
-login = LoginView.as_view()
+# Failed sign-ins are counted in the database (embedded mode): that count must outlive the error answer.
+login = transaction.non_atomic_requests(LoginView.as_view())
 logout = auth_views.LogoutView.as_view(next_page="accounts:login")
 
 
+@transaction.non_atomic_requests  # a wrong password's count must outlive the 400 (portal/atomic_requests.py)
 @login_required
 @require_http_methods(["GET", "POST"])
 def token_list(request):

@@ -256,7 +256,10 @@ def test_form_fields_and_query_strings_never_hold_a_lone_surrogate():
     assert browser.get(f"/?search=x{surrogate_bytes}").status_code == 200
     assert api_client(user).get(f"/api/v1/environments/?search={surrogate_bytes}").status_code == 200
     response = browser.generic(
-        "POST", "/accounts/tokens/", f"name=ci{surrogate_bytes}", content_type="application/x-www-form-urlencoded"
+        "POST",
+        "/accounts/tokens/",
+        f"name=ci{surrogate_bytes}&scope=full&password=pw-123456789",
+        content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200
     name = ApiToken.objects.latest("pk").name

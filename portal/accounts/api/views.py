@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.db import DEFAULT_DB_ALIAS, transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
@@ -31,22 +32,24 @@ TOO_MANY_ATTEMPTS = OpenApiResponse(
 
 def issue(request, owner, options: dict, created_by_token: ApiToken | None = None) -> Response:
     """Make the token ``options`` describe for ``owner``, record it, and answer 201 with its key (once)."""
-    token, key = ApiToken.issue(
-        owner,
-        options["name"],
-        scope=options["scope"],
-        expires_in_days=options["expires_in_days"],
-        created_by_token=created_by_token,
-    )
-    # POST /auth/token/ has no signed-in user: the owner who gave the password made it.
-    actor = request.user if request.user.is_authenticated else owner
-    record(
-        "token.created",
-        token,
-        actor=actor,
-        request=request,
-        **({"user": owner.get_username()} if owner != actor else {}),
-    )
+    # The token and its activity event together (this view runs outside the request's transaction).
+    with transaction.atomic():
+        token, key = ApiToken.issue(
+            owner,
+            options["name"],
+            scope=options["scope"],
+            expires_in_days=options["expires_in_days"],
+            created_by_token=created_by_token,
+        )
+        # POST /auth/token/ has no signed-in user: the owner who gave the password made it.
+        actor = request.user if request.user.is_authenticated else owner
+        record(
+            "token.created",
+            token,
+            actor=actor,
+            request=request,
+            **({"user": owner.get_username()} if owner != actor else {}),
+        )
     body = NewTokenSerializer(token, context={"key": key}).data
     return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
@@ -54,6 +57,9 @@ def issue(request, owner, options: dict, created_by_token: ApiToken | None = Non
 class ObtainTokenView(APIView):
     """Exchange a username and password for a new API token. Failed attempts are limited per client address
     and per username (the "login" rate): past the limit the answer is a 429 with Retry-After."""
+
+    # The count of failed attempts must outlive the 401 they get (portal/atomic_requests.py).
+    _non_atomic_requests = frozenset({DEFAULT_DB_ALIAS})
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -102,6 +108,9 @@ class ApiTokenViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     """The signed-in user's own API tokens: list, create (key shown once), revoke (with every token made with it)."""
+
+    # A wrong password's count must outlive the 400 it gets (portal/atomic_requests.py); writes here are atomic.
+    _non_atomic_requests = frozenset({DEFAULT_DB_ALIAS})
 
     serializer_class = ApiTokenSerializer
     permission_classes = [IsAuthenticated, MayCreateTokens]
