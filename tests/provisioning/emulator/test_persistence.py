@@ -19,6 +19,7 @@ import moto
 import pytest
 from cryptography.fernet import Fernet
 
+from portal import launcher
 from provisioning import aws
 from provisioning.emulator import EmulatorProcess, persistence, state_file
 from provisioning.emulator.state_file import Header, StateKeyError
@@ -414,3 +415,21 @@ def test_a_snapshot_waits_for_requests_under_way_and_gives_up_on_one_that_does_n
         events.append("snapshot")
     worker.join()
     assert events == ["request started", "request ended", "snapshot"]
+
+
+def test_launcher_keeps_the_state_in_the_data_dir_with_a_key_from_secret_key(tmp_path):
+    env = {"LAUNCHPAD_DATA_DIR": str(tmp_path), "SECRET_KEY": "local-secret"}
+
+    options = launcher.emulator_state_options(env)
+
+    assert options == {
+        "state_file": tmp_path / "emulator-state.bin",
+        "state_key": state_file.derive_state_key("local-secret"),
+    }
+    Fernet(options["state_key"])  # a valid Fernet key, not SECRET_KEY itself
+    assert options["state_key"] != "local-secret"
+    assert state_file.STATE_KEY_VARIABLE not in env, "the other processes do not get the key"
+    assert launcher.emulator_state_options({**env, "LAUNCHPAD_EMULATOR_STATE": "off"}) == {}
+    own_key = Fernet.generate_key().decode()
+    chosen = launcher.emulator_state_options({**env, state_file.STATE_KEY_VARIABLE: own_key})
+    assert chosen["state_key"] == own_key
