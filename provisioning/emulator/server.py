@@ -59,17 +59,32 @@ def serve(
         state.restore()
 
     class Server(ThreadedMotoServer):
-        """moto's threaded server, its application wrapped by the state keeper (moto 5.2.5's _server_entry)."""
+        """moto's threaded server (moto 5.2.5's _server_entry), its application wrapped by the state keeper.
+
+        A port that cannot be bound is an error: moto's own server thread dies and start() waits forever.
+        """
+
+        bind_error: str | None = None
 
         def _server_entry(self) -> None:
             app = DomainDispatcherApplication(create_backend_app)
             wrapped = state.wsgi(app) if state is not None else app
-            self._server = make_server(self._ip_address, self._port, wrapped, True, request_handler=MotoRequestHandler)
+            try:
+                self._server = make_server(
+                    self._ip_address, self._port, wrapped, True, request_handler=MotoRequestHandler
+                )
+            except (OSError, SystemExit) as error:
+                # werkzeug answers a port in use with sys.exit(1), which only ends this thread.
+                self.bind_error = error.strerror if isinstance(error, OSError) else "address already in use"
+                self._server_ready_event.set()
+                return
             self._server_ready_event.set()
             self._server.serve_forever()
 
     server = Server(ip_address=host, port=port, verbose=False)
     server.start()
+    if server.bind_error is not None:
+        raise EmulatorError(f"The emulator cannot listen on {host}:{port}: {server.bind_error}.")
     print(f"Launchpad AWS emulator on http://{host}:{port} ({len(patches)} fidelity patches)", flush=True)
     if state is not None:
         state.start()

@@ -43,11 +43,11 @@ def credentials(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
 
-def start(path: Path, key: str, port: int | None = None) -> EmulatorProcess:
-    """An emulator keeping its state in ``path``, saving a change within half a second."""
+def keeping(path: Path, key: str, port: int | None = None) -> EmulatorProcess:
+    """An emulator (not started) keeping its state in ``path``, saving a change within half a second."""
     return EmulatorProcess(
         port=port, log_path=path.parent / "emulator.log", state_file=path, state_key=key, save_interval=0.5
-    ).start()
+    )
 
 
 def saved(emulator: EmulatorProcess) -> dict:
@@ -240,7 +240,7 @@ def assert_no_secret_in_clear(path: Path) -> None:
 
 def test_state_survives_a_stop_and_a_kill_with_the_same_ids(tmp_path, key):
     path = tmp_path / "emulator-state.bin"
-    first = start(path, key)
+    first = keeping(path, key).start()
     try:
         assert first.state()["restored"] is None
         ids = create_resources(first.endpoint)
@@ -251,7 +251,7 @@ def test_state_survives_a_stop_and_a_kill_with_the_same_ids(tmp_path, key):
     assert_no_secret_in_clear(path)
 
     # On the same port, as `make run` restarts it: a queue's URL names the host it was asked on.
-    second = start(path, key, port=first.port)
+    second = keeping(path, key, port=first.port).start()
     try:
         report = second.state()
         assert report["refused"] is None
@@ -266,7 +266,7 @@ def test_state_survives_a_stop_and_a_kill_with_the_same_ids(tmp_path, key):
         second.process.kill()  # SIGKILL: no last save, only what the periodic save wrote
         second.process.wait()
 
-    third = start(path, key, port=first.port)
+    third = keeping(path, key, port=first.port).start()
     try:
         read_back(third.endpoint, ids)
         assert aws.client("sqs", REGION, endpoint=third.endpoint).get_queue_url(QueueName="after-restart")[
@@ -280,21 +280,21 @@ def test_state_survives_a_stop_and_a_kill_with_the_same_ids(tmp_path, key):
 
 def test_a_reset_is_saved_too(tmp_path, key):
     path = tmp_path / "state.bin"
-    with start(path, key) as emulator:
+    with keeping(path, key) as emulator:
         sqs = aws.client("sqs", REGION, endpoint=emulator.endpoint)
         sqs.create_queue(QueueName="forgotten")
         saved(emulator)
         emulator.reset()
-    with start(path, key) as emulator:
+    with keeping(path, key) as emulator:
         assert not aws.client("sqs", REGION, endpoint=emulator.endpoint).list_queues().get("QueueUrls")
 
 
 def test_a_file_written_with_another_key_is_moved_aside_and_the_emulator_starts_empty(tmp_path, key):
     path = tmp_path / "state.bin"
-    with start(path, key) as emulator:
+    with keeping(path, key) as emulator:
         aws.client("sqs", REGION, endpoint=emulator.endpoint).create_queue(QueueName="under-the-old-key")
 
-    with start(path, Fernet.generate_key().decode()) as emulator:
+    with keeping(path, Fernet.generate_key().decode()) as emulator:
         report = emulator.state()
         assert "cannot be decrypted" in report["refused"]
         assert "NOT restored" in emulator.state_summary() and "Started empty" in emulator.state_summary()
