@@ -203,8 +203,14 @@ def read_back(endpoint: str, ids: dict) -> None:
     assert iam.get_role(RoleName="task-kept")["Role"]["RoleId"] == ids["role_id"]
     attached = iam.list_attached_role_policies(RoleName="task-kept")["AttachedPolicies"]
     assert [policy["PolicyName"] for policy in attached] == ["AmazonECSTaskExecutionRolePolicy"]
-    policy = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
-    assert policy["Policy"]["AttachmentCount"] == 1
+    execution_policy = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    policy = iam.get_policy(PolicyArn=execution_policy)["Policy"]
+    assert policy["AttachmentCount"] == 1
+    document = iam.get_policy_version(PolicyArn=execution_policy, VersionId=policy["DefaultVersionId"])
+    actions = [
+        action for statement in document["PolicyVersion"]["Document"]["Statement"] for action in statement["Action"]
+    ]
+    assert "ecr:GetAuthorizationToken" in actions
     assert client("kms").describe_key(KeyId=ids["key_id"])["KeyMetadata"]["Description"] == "kept"
     ecs = client("ecs")
     assert ecs.describe_clusters(clusters=["cluster-kept"])["clusters"][0]["clusterArn"] == ids["cluster_arn"]
