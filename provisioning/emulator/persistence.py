@@ -420,7 +420,7 @@ class PersistentState:
         return {**self.status, "unsaved_changes": self._changes != self._saved_changes}
 
     def save(self, drain_timeout: float = DRAIN_TIMEOUT, force: bool = False) -> bool:
-        """Write the state file if anything changed since the last save; whether the file is now up to date.
+        """Write the state file if anything changed since the last save; False when it could not be written.
 
         ``force``: save even when requests are still under way after ``drain_timeout`` (at stop).
         """
@@ -443,7 +443,7 @@ class PersistentState:
             self._saved_changes = changes
             self.status.update(saves=self.status["saves"] + 1, last_saved_at=header.saved_at, last_error=None)
             logger.info("AWS state saved to %s (%s bytes of snapshot).", self.path, f"{len(pickled):,}")
-            return self._changes == changes
+            return True
 
     def start(self) -> None:
         """Save in the background every ``save_interval`` seconds, when something changed."""
