@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from provisioning.emulator.server import EmulatorProcess
+from provisioning.emulator.state_file import STATE_KEY_VARIABLE, derive_state_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +48,20 @@ def demo_traffic_wanted(env: dict[str, str]) -> bool:
     return bool(env.get("AWS_ENDPOINT_URL")) and switch not in {"off", "0", "false", "no"}
 
 
+def emulator_state_options(env: dict[str, str]) -> dict:
+    """Where the emulator keeps its AWS state across restarts (LAUNCHPAD_EMULATOR_STATE=off: nowhere).
+
+    The key is derived from SECRET_KEY unless LAUNCHPAD_EMULATOR_STATE_KEY is set; it goes to the emulator
+    only, not into the environment of the other processes.
+    """
+    if env.get("LAUNCHPAD_EMULATOR_STATE", "on").lower() in {"off", "0", "false", "no"}:
+        return {}
+    return {
+        "state_file": Path(env["LAUNCHPAD_DATA_DIR"]) / "emulator-state.bin",
+        "state_key": env.get(STATE_KEY_VARIABLE) or derive_state_key(env["SECRET_KEY"]),
+    }
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
@@ -57,9 +72,10 @@ def main() -> int:
     emulator = None
     if not env.get("AWS_ENDPOINT_URL"):
         port = int(env.get("EMULATOR_PORT", "4566"))
-        emulator = EmulatorProcess(port=port, log_path=Path(env["LAUNCHPAD_DATA_DIR"]) / "emulator.log").start()
+        log_path = Path(env["LAUNCHPAD_DATA_DIR"]) / "emulator.log"
+        emulator = EmulatorProcess(port=port, log_path=log_path, **emulator_state_options(env)).start()
         env["AWS_ENDPOINT_URL"] = emulator.endpoint
-        print(f"Emulator (patched moto) on {emulator.endpoint}", flush=True)
+        print(f"Emulator (patched moto) on {emulator.endpoint}. {emulator.state_summary()}", flush=True)
     else:
         print(f"Using the AWS endpoint {env['AWS_ENDPOINT_URL']} (no emulator started).", flush=True)
 

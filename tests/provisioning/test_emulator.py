@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from provisioning import aws
 from provisioning.emulator import EmulatorProcess, patches
 from provisioning.emulator.patches import EmulatorVersionError, apply_all, fidelity_patch, registered
+from provisioning.emulator.server import EmulatorError
 
 
 def test_every_patch_names_the_aws_behaviour_it_restores():
@@ -41,3 +44,14 @@ def test_emulator_child_serves_aws_apis_resets_and_stops(monkeypatch):
         emulator.reset()
         assert not sqs.list_queues().get("QueueUrls")
     assert emulator.process.poll() is not None
+
+
+def test_emulator_on_a_port_in_use_exits_saying_so(tmp_path):
+    log = tmp_path / "emulator.log"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        emulator = EmulatorProcess(port=taken.getsockname()[1], log_path=log)
+        with pytest.raises(EmulatorError, match="exited with status 1 before it was ready"):
+            emulator.start(timeout=30)
+    assert "cannot listen on 127.0.0.1:" in log.read_text()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from provisioning.terraform import TerraformRunner
 from provisioning.toolchain import Toolchain
+from provisioning.workspace import MODULE_LIBRARY, render_workspace
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = REPO / "terraform_modules" / "modules"
@@ -79,3 +80,15 @@ def apply_root(runner: TerraformRunner, var_file: Path | None = None) -> dict:
 
 def runner_for(directory: Path, toolchain: Toolchain) -> TerraformRunner:
     return TerraformRunner(directory, toolchain)
+
+
+def apply_state_store(endpoint: str, toolchain: Toolchain, directory: Path, name: str) -> dict:
+    """Apply the bootstrap root (a state bucket and lock table named after ``name``); its backend_config output."""
+    workspace = render_workspace(
+        MODULE_LIBRARY / "bootstrap", directory, {"aws_endpoint_url": endpoint, "region": REGION, "name": name}
+    )
+    runner = TerraformRunner(workspace.root, toolchain)
+    runner.init()
+    runner.plan(workspace.plan_file, var_file=workspace.var_file)
+    runner.apply(workspace.plan_file)
+    return runner.outputs()["backend_config"]["value"]

@@ -13,9 +13,9 @@ import pytest
 
 from provisioning import aws
 from provisioning.terraform import StateLockedError, TerraformRunner
-from provisioning.workspace import MODULE_LIBRARY, BackendConfig, render_workspace
+from provisioning.workspace import BackendConfig, render_workspace
 from tests.conftest import ARTIFACTS
-from tests.support.emulator import REGION
+from tests.support.emulator import REGION, apply_state_store
 from tests.support.inventory import leftovers
 
 pytestmark = pytest.mark.slow
@@ -24,21 +24,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def state_store(emulator, toolchain, tmp_path_factory):
     """The bootstrap root applied once: the state bucket and lock table every blueprint uses."""
-    workspace = render_workspace(
-        MODULE_LIBRARY / "bootstrap",
-        tmp_path_factory.mktemp("bootstrap"),
-        {
-            "aws_endpoint_url": emulator.endpoint,
-            "region": REGION,
-            # Its own names: the session's emulator may already hold the store Launchpad's runs bootstrapped.
-            "name": "blueprint-tests",
-        },
-    )
-    runner = TerraformRunner(workspace.root, toolchain)
-    runner.init()
-    runner.plan(workspace.plan_file, var_file=workspace.var_file)
-    runner.apply(workspace.plan_file)
-    return runner.outputs()["backend_config"]["value"]
+    # Its own names: the session's emulator may already hold the store Launchpad's runs bootstrapped.
+    return apply_state_store(emulator.endpoint, toolchain, tmp_path_factory.mktemp("bootstrap"), "blueprint-tests")
 
 
 def secret_variables() -> dict[str, str]:
