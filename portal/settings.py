@@ -1,6 +1,6 @@
 """Launchpad settings: every value from an environment variable, with embedded defaults that need no server.
 
-Embedded: SQLite, a filesystem Celery broker, the local emulator started by `make run`.
+Embedded: SQLite, a filesystem Celery broker (portal/broker.py), the local emulator started by `make run`.
 Production: DATABASE_URL (PostgreSQL), CELERY_BROKER_URL (Redis or RabbitMQ), real AWS (no AWS_ENDPOINT_URL).
 """
 
@@ -162,22 +162,24 @@ LAUNCHPAD_STATUS_TTL = int(os.environ.get("LAUNCHPAD_STATUS_TTL", "30"))
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
+# The embedded broker (no server): kombu's filesystem transport made safe for several processes (portal/broker.py).
+EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+if EMBEDDED_BROKER:
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(DATA_DIR / "broker"),
         "data_folder_out": str(DATA_DIR / "broker"),
         "processed_folder": str(DATA_DIR / "broker-processed"),
         "control_folder": str(DATA_DIR / "broker-control"),
+        "rejected_folder": str(DATA_DIR / "broker-rejected"),
         "store_processed": False,
         # The worker lists the folder this often (kombu's default, 1 s, is half a second of every run's wait).
         "polling_interval": 0.1,
     }
-    if CELERY_BROKER_URL.startswith("filesystem://")
+    if EMBEDDED_BROKER
     else {"visibility_timeout": 3600}
 )
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    for folder in ("broker", "broker-processed", "broker-control"):
-        (DATA_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
