@@ -1,5 +1,5 @@
 """`make run`: migrate, create the admin, then run the emulator, a Celery worker, Celery beat and the web
-server together, and stop them all on Ctrl-C.
+server together, restart any of them that exits, and stop them all on Ctrl-C or SIGTERM (portal/supervisor.py).
 
 Embedded defaults (SQLite, a filesystem Celery broker, the local emulator) need no server; every one of
 them gives way to its environment variable (DATABASE_URL, CELERY_BROKER_URL, AWS_ENDPOINT_URL, PORT).
@@ -7,16 +7,18 @@ them gives way to its environment variable (DATABASE_URL, CELERY_BROKER_URL, AWS
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from portal.supervisor import Child, Command, Supervisor
 from provisioning.emulator.server import EmulatorProcess
 from provisioning.emulator.state_file import STATE_KEY_VARIABLE, derive_state_key
+from provisioning.emulator.state_file import describe as describe_state
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,92 +68,118 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
 
-def main() -> int:
-    env = local_environment()
-    children: list[tuple[str, subprocess.Popen]] = []
-    emulator = None
-    if not env.get("AWS_ENDPOINT_URL"):
-        port = int(env.get("EMULATOR_PORT", "4566"))
-        log_path = Path(env["LAUNCHPAD_DATA_DIR"]) / "emulator.log"
-        emulator = EmulatorProcess(port=port, log_path=log_path, **emulator_state_options(env)).start()
-        env["AWS_ENDPOINT_URL"] = emulator.endpoint
-        print(f"Emulator (patched moto) on {emulator.endpoint}. {emulator.state_summary()}", flush=True)
-    else:
-        print(f"Using the AWS endpoint {env['AWS_ENDPOINT_URL']} (no emulator started).", flush=True)
+def report_emulator_restart(emulator: EmulatorProcess) -> None:
+    """Say what the restarted emulator holds: its state restored from its file, or (so nobody can miss it) lost."""
+    try:
+        status = emulator.state()
+    except OSError as error:
+        status = {"state_file": str(emulator.state_file), "refused": f"its report could not be read ({error})"}
+    if status.get("restored"):
+        print(
+            f"The AWS emulator stopped and was started again on {emulator.endpoint}. {describe_state(status)} "
+            "Changes made after its last save are missing.",
+            flush=True,
+        )
+        return
+    bar = "!" * 100
+    print(
+        f"\n{bar}\n"
+        f"!! The AWS emulator stopped and was started again on {emulator.endpoint}: every AWS resource it held\n"
+        "!! (state buckets, lock tables, the environments' VPCs, services, queues...) is LOST.\n"
+        f"!! {describe_state(status)}\n"
+        "!! Environments marked ready may no longer exist in it: plan or re-apply them.\n"
+        f"{bar}\n",
+        flush=True,
+    )
 
-    manage(env, "migrate", "--noinput", "-v", "0")
-    manage(env, "collectstatic", "--noinput", "-v", "0")
-    manage(env, "ensure_admin")
 
+class EmulatorChild(Child):
+    """The emulator (provisioning/emulator/server.py) under supervision: restarted through its own object."""
+
+    name = "emulator"
+    # Web and worker talk to it until they have stopped.
+    stop_last = True
+
+    def __init__(self, emulator: EmulatorProcess) -> None:
+        self.emulator = emulator
+
+    def start(self) -> None:
+        """Start the emulator and wait until it answers; a restart says whether the AWS state came back."""
+        restarting = self.emulator.process is not None
+        self.emulator.start()
+        if restarting:
+            report_emulator_restart(self.emulator)
+
+    def poll(self) -> int | None:
+        return self.emulator.process.poll()
+
+    @property
+    def pid(self) -> int:
+        return self.emulator.process.pid
+
+
+def commands(env: dict[str, str]) -> dict[str, list[str]]:
+    """The command lines of the worker, beat, the web server and (in emulator mode) the demo traffic."""
     python = sys.executable
-    commands = {
-        "worker": [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2"],
-        "beat": [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(Path(env["LAUNCHPAD_DATA_DIR"]) / "celerybeat-schedule"),
-        ],
-        "web": [
-            python,
-            "-m",
-            "gunicorn",
-            "portal.wsgi",
-            "--bind",
-            f"127.0.0.1:{env['PORT']}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--access-logfile",
-            "-",
-        ],
+    celery = [python, "-m", "celery", "-A", "portal"]
+    argv = {
+        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
+        "beat": [*celery, "beat", "--loglevel", "INFO"]
+        + ["--schedule", str(Path(env["LAUNCHPAD_DATA_DIR"]) / "celerybeat-schedule")],
+        "web": [python, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{env['PORT']}"]
+        + ["--workers", "2", "--threads", "4", "--access-logfile", "-"],
     }
     if demo_traffic_wanted(env):
         # Made-up metrics, alarm states and deployments for the dashboards (manage.py demo_traffic).
-        commands["demo"] = [python, "manage.py", "demo_traffic"]
-        print(
-            "Demo traffic on: the dashboards show made-up data (LAUNCHPAD_DEMO_TRAFFIC=off turns it off).", flush=True
-        )
-    for name, argv in commands.items():
-        children.append((name, subprocess.Popen(argv, cwd=BASE_DIR, env=env)))
-    print(f"Launchpad on http://127.0.0.1:{env['PORT']}/  (Ctrl-C stops everything)", flush=True)
+        argv["demo"] = [python, "manage.py", "demo_traffic"]
+    return argv
 
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s launcher: %(message)s", stream=sys.stdout)
+    env = local_environment()
+    supervisor = Supervisor(grace=float(env.get("LAUNCHPAD_STOP_GRACE_SECONDS", "20")))
     stopping = False
 
-    def stop(signum, frame) -> None:
+    def stop(signum: int, frame: object) -> None:
         nonlocal stopping
+        if not stopping:
+            print(f"{signal.Signals(signum).name}: stopping everything.", flush=True)
         stopping = True
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    exit_code = 0
     try:
-        while not stopping:
-            for name, child in children:
-                if child.poll() is not None:
-                    print(f"{name} exited with status {child.returncode}; stopping everything.", flush=True)
-                    stopping, exit_code = True, 1
-            time.sleep(0.5)
+        if not env.get("AWS_ENDPOINT_URL"):
+            port = int(env.get("EMULATOR_PORT", "4566"))
+            log_path = Path(env["LAUNCHPAD_DATA_DIR"]) / "emulator.log"
+            emulator = EmulatorProcess(port=port, log_path=log_path, **emulator_state_options(env))
+            supervisor.launch(EmulatorChild(emulator))
+            env["AWS_ENDPOINT_URL"] = emulator.endpoint
+            print(f"Emulator (patched moto) on {emulator.endpoint}. {emulator.state_summary()}", flush=True)
+        else:
+            print(f"Using the AWS endpoint {env['AWS_ENDPOINT_URL']} (no emulator started).", flush=True)
+
+        manage(env, "migrate", "--noinput", "-v", "0")
+        manage(env, "collectstatic", "--noinput", "-v", "0")
+        manage(env, "ensure_admin")
+
+        argv = commands(env)
+        if "demo" in argv:
+            print(
+                "Demo traffic on: the dashboards show made-up data (LAUNCHPAD_DEMO_TRAFFIC=off turns it off).",
+                flush=True,
+            )
+        for name, command in argv.items():
+            if not stopping:
+                supervisor.launch(Command(name, command, cwd=BASE_DIR, env=env))
+        print(f"Launchpad on http://127.0.0.1:{env['PORT']}/  (Ctrl-C stops everything)", flush=True)
+        supervisor.run(lambda: stopping)
     finally:
-        for _, child in children:
-            if child.poll() is None:
-                child.terminate()
-        for _, child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if emulator is not None:
-            emulator.stop()
-        print("Launchpad stopped.", flush=True)
-    return exit_code
+        killed = supervisor.stop()
+        late = f" ({', '.join(killed)} killed after the grace period)" if killed else ""
+        print(f"Launchpad stopped{late}.", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
