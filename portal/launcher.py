@@ -139,13 +139,11 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s launcher: %(message)s", stream=sys.stdout)
     env = local_environment()
     supervisor = Supervisor(grace=float(env.get("LAUNCHPAD_STOP_GRACE_SECONDS", "20")))
-    stopping = False
+    # The signals received; the handler only notes them (printing from it could break a print under way).
+    received: list[str] = []
 
     def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        if not stopping:
-            print(f"{signal.Signals(signum).name}: stopping everything.", flush=True)
-        stopping = True
+        received.append(signal.Signals(signum).name)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -171,11 +169,13 @@ def main() -> int:
                 flush=True,
             )
         for name, command in argv.items():
-            if not stopping:
+            if not received:
                 supervisor.launch(Command(name, command, cwd=BASE_DIR, env=env))
         print(f"Launchpad on http://127.0.0.1:{env['PORT']}/  (Ctrl-C stops everything)", flush=True)
-        supervisor.run(lambda: stopping)
+        supervisor.run(lambda: bool(received))
     finally:
+        if received:
+            print(f"{received[0]}: stopping everything.", flush=True)
         killed = supervisor.stop()
         late = f" ({', '.join(killed)} killed after the grace period)" if killed else ""
         print(f"Launchpad stopped{late}.", flush=True)

@@ -142,8 +142,8 @@ class Supervisor:
     # How long a child may take to stop on SIGTERM (and Terraform on SIGINT) before it is killed.
     grace: float = 20.0
     clock: Callable[[], float] = time.monotonic
-    restarts: int = 0
-    _children: list[_Supervised] = field(default_factory=list)
+    restarts: int = field(default=0, init=False)
+    _children: list[_Supervised] = field(default_factory=list, init=False, repr=False)
 
     def launch(self, child: Child) -> None:
         """Start ``child`` and supervise it from now on."""
