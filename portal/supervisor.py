@@ -24,6 +24,7 @@ import os
 import signal
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,25 +49,25 @@ class Backoff:
         return min(self.cap, self.first * self.factor ** max(0, exits_in_a_row - 1))
 
 
-class Child:
+class Child(ABC):
     """A supervised program: started, polled, asked to stop, killed."""
 
     name: str = "child"
     # Stopped after every other child (a service the others use to the end, like the emulator).
     stop_last: bool = False
 
+    @abstractmethod
     def start(self) -> None:
         """Start the program (again); raise if it could not be started."""
-        raise NotImplementedError
 
+    @abstractmethod
     def poll(self) -> int | None:
         """The exit status once the program has exited (reaping it), None while it runs."""
-        raise NotImplementedError
 
     @property
+    @abstractmethod
     def pid(self) -> int | None:
         """The program's process id, None before its first start."""
-        raise NotImplementedError
 
     @property
     def group(self) -> int | None:
