@@ -44,33 +44,16 @@ from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 from kombu.utils.objects import cached_property
 
+from provisioning import files
+
 log = logging.getLogger(__name__)
 
 PART_SUFFIX = ".part"
 
 
 def write_atomically(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file (or none) or the whole new one.
-
-    The bytes go to a hidden temporary name in the same folder, are fsynced, then renamed over ``path``;
-    the folder is fsynced so the rename itself survives a crash. The file is readable by its owner only.
-    """
-    path = Path(path)
-    part = path.with_name(f".{path.name}.{uuid.uuid4().hex}{PART_SUFFIX}")
-    try:
-        with open(part, "xb", opener=lambda name, flags: os.open(name, flags, 0o600)) as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    """Write ``data`` to ``path`` atomically (provisioning.files), under a ``.part`` name no consumer matches."""
+    files.write_atomically(path, data, suffix=PART_SUFFIX)
 
 
 class Channel(filesystem.Channel):

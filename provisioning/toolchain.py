@@ -23,6 +23,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioning.files import write_atomically
+
 PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
 _PROVIDER_ZIP_NAME = re.compile(r"terraform-provider-aws_(?P<version>[0-9.]+)_(?P<platform>\w+_\w+)\.zip$")
 DEFAULT_PROVIDER_VERSION = "3.39.0"
@@ -174,9 +176,7 @@ def prepare(home: Path | None = None) -> Toolchain:
     cli_config = home / ("terraform-offline.tfrc" if mirror_dir else "terraform-online.tfrc")
     text = render_cli_config(plugin_cache_dir, mirror_dir)
     if not cli_config.exists() or cli_config.read_text() != text:
-        partial = cli_config.with_suffix(".partial")
-        partial.write_text(text)
-        os.replace(partial, cli_config)
+        write_atomically(cli_config, text.encode())
     return Toolchain(
         terraform_bin=terraform_bin, cli_config=cli_config, plugin_cache_dir=plugin_cache_dir, mirror_dir=mirror_dir
     )

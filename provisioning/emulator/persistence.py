@@ -43,6 +43,7 @@ from moto.core.base_backend import AccountSpecificBackend, BackendDict, backend_
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import PolicyVersion
 
+from provisioning import files
 from provisioning.emulator import state_file
 from provisioning.emulator.state_file import Header, StateRefused
 
@@ -435,7 +436,7 @@ class PersistentState:
                     changes = self._changes
                     pickled = snapshot()
                 header = Header(moto_version=moto.__version__, saved_at=_now())
-                state_file.write_atomically(self.path, state_file.encode(pickled, header, self._cipher))
+                files.write_atomically(self.path, state_file.encode(pickled, header, self._cipher))
             except Exception as error:  # a failed save must not stop the emulator; the next one tries again
                 self.status["last_error"] = f"{type(error).__name__}: {error}"
                 logger.error("Could not save the AWS state to %s: %s", self.path, self.status["last_error"])

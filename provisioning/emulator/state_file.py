@@ -13,7 +13,6 @@ import base64
 import datetime
 import json
 import os
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,29 +110,6 @@ def read(path: Path) -> bytes | None:
         return None
     except OSError as error:
         raise StateRefused(f"it cannot be read ({error.strerror})") from None
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one step: a reader sees the old file or the new one, never half of one.
-
-    The temporary file is created with mode 0600 (mkstemp) in the same directory, so the rename is atomic and
-    the file is never readable by others, not even for a moment.
-    """
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a crash of the machine
-    finally:
-        os.close(directory)
 
 
 def remove_leftovers(path: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from portal import broker
+from provisioning import files
 
 REPO = Path(__file__).resolve().parents[2]
 OURS = "portal.broker:Transport"
@@ -86,14 +87,16 @@ class PausingFile:
 
 
 def pause_writes(monkeypatch, transport: str, pause) -> None:
-    """Make every file the transport's module opens for writing pause as :class:`PausingFile` does."""
-    module = broker if transport == OURS else importlib.import_module("kombu.transport.filesystem")
+    """Make every file the transport opens for writing pause as :class:`PausingFile` does (ours writes through
+    provisioning.files)."""
+    modules = [files, broker] if transport == OURS else [importlib.import_module("kombu.transport.filesystem")]
 
     def opening(file, mode="r", *args, **kwargs):
         opened = open(file, mode, *args, **kwargs)  # noqa: SIM115  (handed to the transport, which closes it)
         return PausingFile(opened, pause) if set(mode) & set("wxa+") else opened
 
-    monkeypatch.setattr(module, "open", opening, raising=False)
+    for module in modules:
+        monkeypatch.setattr(module, "open", opening, raising=False)
 
 
 @pytest.mark.parametrize(
