@@ -212,7 +212,7 @@ LAUNCHPAD = {
     "REDISPATCH_AFTER_SECONDS": int(os.environ.get("LAUNCHPAD_REDISPATCH_AFTER_SECONDS", "60")),
 }
 
-# --- Lifecycle: drift, expiry, notifications (README "Lifecycle and notifications") --------------
+# --- Lifecycle: drift, expiry, notifications (docs/lifecycle.md) --------------
 # Every ready environment gets a refresh-only plan this often (it never applies anything).
 LAUNCHPAD_DRIFT_INTERVAL_SECONDS = int(os.environ.get("LAUNCHPAD_DRIFT_INTERVAL_SECONDS", "3600"))
 # The lifetime an environment gets when its owner names none, per blueprint (none for blueprints not named).
@@ -287,7 +287,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
-# --- Security (README "Production and security") ----------------------------------------------
+# --- Security (docs/security.md) ----------------------------------------------
 # Production is HTTPS only, behind a TLS-terminating proxy that sets X-Forwarded-Proto (replacing any value a
 # client sent) and is the only way to the web port. `make run` (plain http on 127.0.0.1) sets SECURE_COOKIES and
 # SECURE_SSL_REDIRECT to false; DEBUG=true drops the HTTPS-only settings. `manage.py check --deploy` is clean.

@@ -1,7 +1,7 @@
 """The audit's rules, in one registry: id, severity, resource kind, title, why it matters, how to fix it, and the check.
 
 This module is the one documented place of the rules: ``manage.py audit_rules`` prints :data:`RULES` as the
-Markdown table of README.md ("Audit rules"), and a test keeps the two equal. Every check reads one normalised
+Markdown table of docs/audit-rules.md, and a test keeps the two equal. Every check reads one normalised
 resource document (see :mod:`provisioning.audit.resources`) and returns at most one :class:`Violation`: what is
 wrong in a sentence, the offending JSON, and JSON pointers (RFC 6901) to the guilty parts of it.
 
@@ -135,7 +135,7 @@ def evaluate(resources: Iterable[AuditedResource], source: str = "live") -> list
 
 
 def markdown_table() -> str:
-    """The registry as the Markdown table of README.md's "Audit rules" section."""
+    """The registry as the Markdown table of docs/audit-rules.md."""
     lines = [
         "| Rule | Severity | Resource | What it finds | Why it matters | How to fix it |",
         "|---|---|---|---|---|---|",

@@ -1,4 +1,4 @@
-"""The rules are documented in one place: README.md's "Audit rules" table is the registry, printed."""
+"""The rules are documented in one place: docs/audit-rules.md's table is the registry, printed."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from django.core.management import call_command
 
 from provisioning.audit.rules import RULES, markdown_table
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+RULES_DOC = Path(__file__).resolve().parents[2] / "docs" / "audit-rules.md"
 
 
 def readme_rules_table() -> str:
-    section = README.read_text().split("\n## Audit rules\n", 1)[1].split("\n## ", 1)[0]
+    section = RULES_DOC.read_text().split("\n## Audit rules\n", 1)[1].split("\n## ", 1)[0]
     return "".join(line + "\n" for line in section.splitlines() if line.startswith("|"))
 
 

@@ -1,4 +1,4 @@
-"""The rules' texts are Markdown-ish (README.md shows them): `code` spans become <code> on the pages too."""
+"""The rules' texts are Markdown-ish (docs/audit-rules.md shows them): `code` spans become <code> on the pages too."""
 
 import re
 

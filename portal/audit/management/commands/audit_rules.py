@@ -1,4 +1,4 @@
-"""manage.py audit_rules: print the audit's rules as the Markdown table of README.md ("Audit rules")."""
+"""manage.py audit_rules: print the audit's rules as the Markdown table of docs/audit-rules.md."""
 
 from django.core.management.base import BaseCommand
 
