@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from python_terraform import IsFlagged
 
 from provisioning import audit, aws
-from provisioning.terraform import LineSink, TerraformError, TerraformRunner
+from provisioning.terraform import LineSink, TerraformError, TerraformRunner, json_event
 from provisioning.toolchain import Toolchain
 from provisioning.workspace import (
     MODULE_LIBRARY,
@@ -234,17 +234,6 @@ def without_sensitive_outputs(sink: LineSink) -> LineSink:
     return forward
 
 
-def json_event(line: str) -> dict | None:
-    """One of Terraform's -json lines as its object; None for any other line (plain text)."""
-    if not line.startswith("{"):
-        return None
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) else None
-
-
 def _outputs_event(line: str) -> dict | None:
     """The "outputs" message of ``apply -json``, if ``line`` is one."""
     event = json_event(line) if '"outputs"' in line else None
@@ -315,13 +304,8 @@ class LockWatch:
 
     def __call__(self, stream: str, line: str) -> None:
         self.sink(stream, line)
-        if self.looked or stream != "stdout" or not line.startswith("{"):
-            return
-        try:
-            kind = json.loads(line).get("type")
-        except (ValueError, AttributeError):
-            return
-        if kind in LOCK_HELD_EVENTS:
+        event = json_event(line) if not self.looked and stream == "stdout" else None
+        if event is not None and event.get("type") in LOCK_HELD_EVENTS:
             self.looked = True
             try:
                 lock = self.read()

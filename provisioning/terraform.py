@@ -7,7 +7,6 @@ toolchain's environment (offline CLI config) rather than whatever the caller's p
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -15,7 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -99,20 +98,38 @@ class TerraformInterrupted(TerraformError):
     """Terraform was stopped on request (SIGINT) before it finished."""
 
 
+def json_event(line: str) -> dict | None:
+    """One line of Terraform's ``-json`` output as its object; None for any other line (plain text, a line cut
+    short, an empty line, JSON that is not an object)."""
+    if not line.startswith("{"):
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def json_lines(output: str | Iterable[str]) -> Iterator[tuple[str, dict | None]]:
+    """Each line of Terraform's output with its ``-json`` object (see ``json_event``), None for a plain line.
+
+    ``output`` is the whole text, or its lines one by one (a list, an open file: line endings are dropped).
+    """
+    lines = output.splitlines() if isinstance(output, str) else (line.rstrip("\r\n") for line in output)
+    for line in lines:
+        yield line, json_event(line)
+
+
 def messages(output: str) -> list[str]:
     """Terraform's output as messages: plain lines, and each -json diagnostic as its summary and detail, decoded."""
     found = []
-    for line in output.splitlines():
-        event = None
-        if line.startswith("{"):
-            with contextlib.suppress(ValueError):
-                event = json.loads(line)
-        if isinstance(event, dict):
-            diagnostic = event.get("diagnostic") or {}
-            if diagnostic:
-                found.append(f"{diagnostic.get('summary', '')}\n{diagnostic.get('detail', '')}")
-        else:
+    for line, event in json_lines(output):
+        if event is None:
             found.append(line)
+            continue
+        diagnostic = event.get("diagnostic") or {}
+        if diagnostic:
+            found.append(f"{diagnostic.get('summary', '')}\n{diagnostic.get('detail', '')}")
     return found
 
 
@@ -150,13 +167,8 @@ def unreachable_endpoint(output: str) -> tuple[str, str] | None:
 def summarise_error(output: str) -> str:
     """The first ``Error:`` lines of Terraform's output (plain or -json), for a one-line message."""
     messages = []
-    for line in output.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
+    for line, event in json_lines(line.strip() for line in output.splitlines()):
+        if event is not None:
             diagnostic = event.get("diagnostic") or {}
             if diagnostic.get("severity") == "error":
                 messages.append(f"{diagnostic.get('summary', '')}: {diagnostic.get('detail', '')}".strip(": "))
