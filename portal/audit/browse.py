@@ -254,10 +254,6 @@ def rule_action(rule: dict) -> str:
     return f"Override: {override}" + (f" ({'; '.join(details)})" if details else "")
 
 
-def action_name(action: dict | None) -> str:
-    return ", ".join(action or {}) or "None"
-
-
 @dataclass
 class WafRuleView:
     name: str

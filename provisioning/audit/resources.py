@@ -81,10 +81,6 @@ class AuditedResource:
         return f"{self.kind}:{self.region}:{self.address or self.id}"
 
 
-def is_known(value: object) -> bool:
-    return value != UNKNOWN
-
-
 def tag_map(tags: object) -> dict[str, str]:
     """Tags as a mapping, from AWS's ``[{Key, Value}]`` lists or a mapping already."""
     if isinstance(tags, dict):
