@@ -203,6 +203,9 @@ LAUNCHPAD = {
     "WORK_DIR": Path(os.environ.get("LAUNCHPAD_WORK_DIR", DATA_DIR / "work")),
     "STATE_BUCKET": os.environ.get("LAUNCHPAD_STATE_BUCKET", ""),
     "LOCK_TABLE": os.environ.get("LAUNCHPAD_LOCK_TABLE", ""),
+    # Without those two, each region's state store is created and named <prefix>-launchpad-tfstate-<region> and
+    # <prefix>-launchpad-tflock (provisioning.engine.ensure_state_store's name_prefix).
+    "NAME_PREFIX": os.environ.get("LAUNCHPAD_NAME_PREFIX", "spotmusic"),
     # A run whose worker has not reported for this long is taken as lost.
     "HEARTBEAT_TIMEOUT_SECONDS": int(os.environ.get("LAUNCHPAD_HEARTBEAT_TIMEOUT", "60")),
     # How often a failing AWS call is retried (with exponential backoff) before the run fails: Terraform's

@@ -524,7 +524,10 @@ def ensure_state_store(
     sink: LineSink,
     name_prefix: str = "spotmusic",
 ) -> StateStore:
-    """The state bucket and lock table of ``region``, created by the bootstrap root the first time."""
+    """The state bucket and lock table of ``region``, created by the bootstrap root the first time.
+
+    Their names begin with ``name_prefix``: the portal's ``LAUNCHPAD["NAME_PREFIX"]`` (LAUNCHPAD_NAME_PREFIX).
+    """
     store = StateStore(bucket=f"{name_prefix}-launchpad-tfstate-{region}", lock_table=f"{name_prefix}-launchpad-tflock")
     if _state_store_exists(store, region, endpoint):
         return store
