@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import DefaultRouter
 
 from portal.accounts.api.views import ApiTokenViewSet, ObtainTokenView
-from portal.activity.api.views import AuditEventViewSet
+from portal.activity.api.views import ActivityEntryAliasViewSet, ActivityEntryViewSet
 from portal.audit.api.views import AuditRuleViewSet, AuditRunViewSet, FindingViewSet
 from portal.dashboards.api.views import EnvironmentStatusView, FleetStatusView
 from portal.environments.api.views import BlueprintViewSet, DriftCheckViewSet, EnvironmentViewSet
@@ -31,7 +31,9 @@ router.register(
 router.register("runs", RunViewSet, basename="run")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("blueprints", BlueprintViewSet, basename="blueprint")
-router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("activity", ActivityEntryViewSet, basename="activity-entry")
+# The activity log's former route (deprecated, same answers): scripts use it.
+router.register("audit-events", ActivityEntryAliasViewSet, basename="audit-event")
 router.register("audit/findings", FindingViewSet, basename="audit-finding")
 router.register("audit/runs", AuditRunViewSet, basename="audit-run")
 router.register("audit/rules", AuditRuleViewSet, basename="audit-rule")

@@ -57,6 +57,7 @@ def test_the_schema_is_served_to_anyone_and_describes_every_resource():
         "/api/v1/runs/{id}/approve/",
         "/api/v1/runs/{id}/events/",
         "/api/v1/blueprints/{name}/",
+        "/api/v1/activity/",
         "/api/v1/audit-events/",
         "/api/v1/tokens/{id}/",
     } <= paths

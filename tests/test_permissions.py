@@ -16,7 +16,7 @@ from django.core.cache import caches
 from django.urls import get_resolver, resolve
 
 from portal.accounts import throttling
-from portal.activity.models import AuditEvent, record
+from portal.activity.models import ActivityEntry, record
 from portal.environments.models import DriftCheck, Environment
 from portal.notifications.models import Webhook
 from portal.runs.models import Run
@@ -57,6 +57,9 @@ MATRIX = [
     *expect("POST", "/api/v1/runs/{queued}/cancel/", 401, 200, 403, 403, 200),
     *expect("POST", "/api/v1/runs/{awaiting}/approve/", 401, 403, 403, 200, 200),
     *expect("POST", "/api/v1/runs/{awaiting}/reject/", 401, 403, 403, 200, 200),
+    *expect("GET", "/api/v1/activity/", 401, 403, 403, 403, 200),
+    *expect("GET", "/api/v1/activity/{audit}/", 401, 403, 403, 403, 200),
+    # The activity log's former route (deprecated), answering the same.
     *expect("GET", "/api/v1/audit-events/", 401, 403, 403, 403, 200),
     *expect("GET", "/api/v1/audit-events/{audit}/", 401, 403, 403, 403, 200),
     *expect("GET", "/api/v1/tokens/", 401, 200, 200, 200, 200),
@@ -175,7 +178,7 @@ def test_permission_matrix(world, method, url, role, expected):
         "username": (user or world["users"]["owner"]).username,
         "own_token": user.api_tokens.get().pk if user else 0,
     }
-    before = (Environment.objects.count(), Run.objects.count(), AuditEvent.objects.count())
+    before = (Environment.objects.count(), Run.objects.count(), ActivityEntry.objects.count())
 
     response = client.generic(
         method,
@@ -188,7 +191,7 @@ def test_permission_matrix(world, method, url, role, expected):
     if expected == 401:
         assert response["WWW-Authenticate"] == "Token"
     if expected >= 400:
-        assert (Environment.objects.count(), Run.objects.count(), AuditEvent.objects.count()) == before
+        assert (Environment.objects.count(), Run.objects.count(), ActivityEntry.objects.count()) == before
 
 
 def api_routes(patterns=None, prefix: str = ""):

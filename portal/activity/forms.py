@@ -1,9 +1,9 @@
 from django import forms
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 
 
-class AuditEventFilterForm(forms.Form):
+class ActivityFilterForm(forms.Form):
     """The activity page's filters (GET); the choices are what the log holds."""
 
     action = forms.ChoiceField(required=False)
@@ -13,7 +13,7 @@ class AuditEventFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, label_suffix="", **kwargs)
-        events = AuditEvent.objects.order_by()
+        events = ActivityEntry.objects.order_by()
         actions = events.values_list("action", flat=True).distinct().order_by("action")
         types = events.values_list("object_type", flat=True).distinct().order_by("object_type")
         self.fields["action"].choices = [("", "Any action")] + [(action, action) for action in actions]

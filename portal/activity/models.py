@@ -7,9 +7,11 @@ from django.db import models
 from django.utils import timezone
 
 
-class AuditEvent(models.Model):
+class ActivityEntry(models.Model):
+    """One line of the activity log (not to be confused with the security audit, portal.audit)."""
+
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="activity_entries"
     )
     actor_name = models.CharField(
         max_length=150, help_text="Kept when the user is deleted; 'launchpad' for the system."
@@ -24,6 +26,7 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name_plural = "activity entries"
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.object_type} {self.object_repr}"
@@ -34,11 +37,11 @@ def client_address(request) -> str | None:
     return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
-def record(action: str, obj, actor=None, request=None, **data) -> AuditEvent:
-    """Append an event: ``actor`` (or the request's user) did ``action`` to ``obj``."""
+def record(action: str, obj, actor=None, request=None, **data) -> ActivityEntry:
+    """Append an entry: ``actor`` (or the request's user) did ``action`` to ``obj``."""
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
-    return AuditEvent.objects.create(
+    return ActivityEntry.objects.create(
         actor=actor,
         actor_name=actor.get_username() if actor is not None else "launchpad",
         action=action,

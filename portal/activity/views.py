@@ -1,4 +1,4 @@
-"""The activity page: the audit log with filters, for admins only."""
+"""The activity page: the activity log with filters, for admins only."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from portal.accounts.roles import admin_required
-from portal.activity.forms import AuditEventFilterForm
-from portal.activity.models import AuditEvent
+from portal.activity.forms import ActivityFilterForm
+from portal.activity.models import ActivityEntry
 
 PAGE_SIZE = 100
 
@@ -16,8 +16,8 @@ PAGE_SIZE = 100
 @admin_required("Only admins can see the activity log.")
 @require_GET
 def activity_list(request):
-    filters = AuditEventFilterForm(request.GET or None)
-    events = AuditEvent.objects.select_related("actor")
+    filters = ActivityFilterForm(request.GET or None)
+    events = ActivityEntry.objects.select_related("actor")
     if request.GET:
         events = filters.filter(events)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))

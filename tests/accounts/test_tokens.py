@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from portal.accounts import throttling
 from portal.accounts.models import ApiToken, RevokedTokenError
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from tests.factories import api_client, make_user, token_for
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +66,7 @@ def test_a_username_and_password_buy_a_token_that_authenticates_api_requests():
     assert response.json()["name"] == "api"
     assert api_client().get(PROTECTED).status_code == 401
     assert with_token(key).get(PROTECTED).status_code == 200
-    event = AuditEvent.objects.get(action="token.created")
+    event = ActivityEntry.objects.get(action="token.created")
     assert (event.actor, event.ip_address) == (user, "192.0.2.10")
 
 
@@ -146,7 +146,7 @@ def test_a_revoked_token_stops_working_at_once():
     assert response.json() == {"detail": "Invalid or revoked token."}
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert AuditEvent.objects.filter(action="token.revoked", object_id=str(token.pk), actor=user).exists()
+    assert ActivityEntry.objects.filter(action="token.revoked", object_id=str(token.pk), actor=user).exists()
 
 
 def test_the_tokens_api_lists_only_the_users_own_tokens_and_never_their_keys():
@@ -220,7 +220,7 @@ def test_create_token_command_prints_a_key_that_works():
     assert with_token(key).get(PROTECTED).status_code == 200
     token = ApiToken.objects.get(user=user)
     assert token.name == "pipeline"
-    assert AuditEvent.objects.get(action="token.created").data == {"via": "manage.py create_token"}
+    assert ActivityEntry.objects.get(action="token.created").data == {"via": "manage.py create_token"}
 
 
 def test_create_token_command_fails_clearly_for_an_unknown_user():
@@ -312,7 +312,7 @@ def test_a_token_cannot_create_tokens():
     assert response.status_code == 403
     assert response.json()["detail"].startswith("A token cannot create tokens: use POST /api/v1/auth/token/")
     assert list(ApiToken.objects.values_list("name", flat=True)) == ["tests"]
-    assert not AuditEvent.objects.filter(action="token.created").exists()
+    assert not ActivityEntry.objects.filter(action="token.created").exists()
 
 
 @pytest.mark.parametrize(
@@ -358,7 +358,7 @@ def test_an_admins_token_creates_tokens_for_others_and_they_remember_it():
     made = ApiToken.objects.get(pk=body["id"])
     assert (made.user, made.created_by_token) == (bob, admin_token)
     assert with_token(body["token"]).get(PROTECTED).status_code == 200
-    event = AuditEvent.objects.get(action="token.created")
+    event = ActivityEntry.objects.get(action="token.created")
     assert (event.actor, event.data) == (admin, {"user": "bob"})
 
 
@@ -396,7 +396,7 @@ def test_revoking_a_token_revokes_every_token_made_with_it_and_with_those():
     for key in (first_key, second["token"], third["token"]):
         assert with_token(key).get(PROTECTED).status_code == 401
     assert with_token(unrelated).get(PROTECTED).status_code == 200
-    revoked = AuditEvent.objects.filter(action="token.revoked")
+    revoked = ActivityEntry.objects.filter(action="token.revoked")
     assert sorted((event.object_id, event.data.get("revoked_with")) for event in revoked) == sorted(
         [(str(first.pk), None), (str(second["id"]), first.pk), (str(third["id"]), first.pk)]
     )
@@ -411,7 +411,7 @@ def test_revoking_a_revoked_token_again_changes_nothing():
     assert signed_in(user).delete(f"{TOKENS}{token.pk}/").status_code == 204
 
     assert ApiToken.objects.get(pk=token.pk).revoked_at == revoked_at
-    assert not AuditEvent.objects.filter(action="token.revoked").exists()
+    assert not ActivityEntry.objects.filter(action="token.revoked").exists()
 
 
 def test_no_token_is_made_with_a_token_revoked_meanwhile():

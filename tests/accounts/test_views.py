@@ -10,7 +10,7 @@ from django.test import Client
 
 from portal.accounts import throttling
 from portal.accounts.models import ApiToken
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from tests.factories import api_client, make_environment, make_run, make_user
 
 pytestmark = pytest.mark.django_db
@@ -155,7 +155,7 @@ def test_a_new_token_is_shown_once_and_works_on_the_api():
     assert key not in text(again)
     assert 'id="new-token-key"' not in text(again)
     assert token.preview in text(again)
-    assert AuditEvent.objects.filter(action="token.created", actor=user).exists()
+    assert ActivityEntry.objects.filter(action="token.created", actor=user).exists()
 
 
 def test_a_token_needs_a_name():
@@ -187,7 +187,7 @@ def test_revoking_a_token_stops_it_at_once():
     assert "The token laptop is revoked" in text(response)
     assert '<span class="badge status-failed">revoked</span>' in text(response)
     assert api_client().get("/api/v1/environments/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
-    assert AuditEvent.objects.filter(action="token.revoked", object_id=str(token.pk)).exists()
+    assert ActivityEntry.objects.filter(action="token.revoked", object_id=str(token.pk)).exists()
 
 
 def test_someone_elses_token_cannot_be_revoked():

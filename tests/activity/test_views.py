@@ -1,4 +1,4 @@
-"""The activity page: the audit log with filters, for admins only (a 403 for everyone else)."""
+"""The activity page: the activity log with filters, for admins only (a 403 for everyone else)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from django.utils import timezone
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.audit.choices import AuditRunStatus, FindingStatus
 from portal.audit.models import AuditRun, Finding
 from provisioning.audit.rules import RULES
@@ -138,7 +138,7 @@ def test_an_admin_suppresses_a_finding_through_the_api(world):
     assert body["status"] == "suppressed"
     assert body["suppressions"][0]["justification"] == "Read replica for BI, public until the VPN lands."
     assert body["suppressions"][0]["active"] is True
-    assert AuditEvent.objects.filter(action="finding.suppressed").count() == 1
+    assert ActivityEntry.objects.filter(action="finding.suppressed").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -171,7 +171,7 @@ def test_an_admin_asks_for_an_audit_and_it_is_handed_to_a_worker_after_commit(
     body = response.json()
     assert (body["scope"], body["status"], body["trigger"]) == ("dev", AuditRunStatus.QUEUED, "on_demand")
     assert enqueued_audits == [body["id"]]
-    assert AuditEvent.objects.filter(action="audit.requested").exists()
+    assert ActivityEntry.objects.filter(action="audit.requested").exists()
 
     again = client.post("/api/v1/audit/runs/", {"environment": "dev"}, format="json")
     assert again.status_code == 409

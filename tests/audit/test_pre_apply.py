@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.runs.choices import RunStatus
 from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, HIGH_FINDINGS_NEED_JUSTIFICATION, Run, TransitionError
 from provisioning import engine, tasks
@@ -143,7 +143,7 @@ def test_an_admins_justified_approval_is_recorded_with_the_findings_it_accepts(e
 
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "queued"
-    event = AuditEvent.objects.get(action="run.approved")
+    event = ActivityEntry.objects.get(action="run.approved")
     assert event.data["comment"] == "Demo account, torn down at 18:00."
     assert "iam.wildcard-action on aws_iam_role.open" in event.data["overridden_findings"]
     assert response.json()["plan_findings"][0]["severity"] == "high"

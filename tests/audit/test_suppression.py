@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.audit.choices import FindingStatus
 from portal.audit.models import Finding, release_expired_suppressions, suppress
 from tests.audit.documents import db_instance
@@ -40,7 +40,7 @@ def test_a_suppression_sets_the_finding_aside_and_is_in_the_activity_log(finding
     assert finding.status == FindingStatus.SUPPRESSED
     assert finding.active_suppression == suppression
     assert suppression.justification == "The reporting database is public by design until Q3."
-    event = AuditEvent.objects.get(action="finding.suppressed")
+    event = ActivityEntry.objects.get(action="finding.suppressed")
     assert (event.actor, event.object_type, event.object_id) == (admin, "finding", str(finding.pk))
     assert event.data["justification"] == suppression.justification
     assert event.data["rule"] == "rds.public"
@@ -69,7 +69,7 @@ def test_a_suppression_needs_a_justification_and_an_expiry_in_the_future(
     finding.refresh_from_db()
     assert finding.status == FindingStatus.OPEN
     assert not finding.suppressions.exists()
-    assert not AuditEvent.objects.filter(action="finding.suppressed").exists()
+    assert not ActivityEntry.objects.filter(action="finding.suppressed").exists()
 
 
 def test_a_suppressed_finding_stays_suppressed_while_the_audit_still_sees_it(finding, admin):
@@ -91,7 +91,7 @@ def test_an_expired_suppression_opens_the_finding_again_and_says_so_in_the_activ
     finding.refresh_from_db()
     assert finding.status == FindingStatus.OPEN
     assert finding.active_suppression is None
-    assert AuditEvent.objects.filter(action="finding.suppression_expired", object_id=str(finding.pk)).exists()
+    assert ActivityEntry.objects.filter(action="finding.suppression_expired", object_id=str(finding.pk)).exists()
 
 
 def test_the_next_audit_opens_a_finding_whose_suppression_expired(finding, admin):

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.audit.choices import FindingStatus
 from portal.audit.evidence import evidence_lines
 from portal.audit.models import AuditRun, Finding
@@ -118,7 +118,7 @@ def test_an_admin_suppresses_a_finding_on_its_page(finding):
     assert "Finding suppressed until" in text(response)
     finding.refresh_from_db()
     assert finding.status == FindingStatus.SUPPRESSED
-    assert AuditEvent.objects.get(action="finding.suppressed").actor == admin
+    assert ActivityEntry.objects.get(action="finding.suppressed").actor == admin
 
 
 def test_a_suppression_without_justification_shows_the_reason_next_to_the_field(finding):

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.environments.models import DriftCheck, Environment
 from portal.runs.api.pagination import BoundedLimitOffsetPagination
 from portal.runs.models import Run, RunEvent
@@ -186,10 +186,10 @@ def test_creating_an_environment_is_recorded_with_the_clients_address():
         ENVIRONMENTS, definition(), format="json", HTTP_X_FORWARDED_FOR="10.9.9.9"
     )
 
-    created = AuditEvent.objects.get(action="environment.created")
+    created = ActivityEntry.objects.get(action="environment.created")
     assert (created.actor, created.object_repr, created.ip_address) == (alice, "feature-x", "203.0.113.9")
     assert created.data == {"blueprint": "sandbox"}
-    requested = AuditEvent.objects.get(action="run.apply.requested")
+    requested = ActivityEntry.objects.get(action="run.apply.requested")
     assert requested.ip_address == "203.0.113.9"
 
 
@@ -286,7 +286,7 @@ def test_an_invalid_definition_is_a_400_naming_the_field_and_nothing_is_written(
     assert Environment.objects.count() == before
     assert not Run.objects.exists()
     assert not RunEvent.objects.exists()
-    assert not AuditEvent.objects.exists()
+    assert not ActivityEntry.objects.exists()
     assert enqueued == []
 
 
@@ -342,7 +342,7 @@ def test_patching_variables_merges_them_and_null_removes_one():
     assert response.json()["variables"] == expected
     environment.refresh_from_db()
     assert environment.variables == expected
-    updated = AuditEvent.objects.get(action="environment.updated")
+    updated = ActivityEntry.objects.get(action="environment.updated")
     assert updated.data == {"variables": ["web_api_desired_count", "workers_desired_count"]}
 
 
@@ -382,7 +382,7 @@ def test_patched_variables_are_validated_and_a_refusal_changes_nothing(variables
     assert message in " ".join(response.json()[field])
     environment.refresh_from_db()
     assert environment.variables == {"vpc_cidr": "172.20.0.0/16", "web_api_desired_count": 2}
-    assert not AuditEvent.objects.exists()
+    assert not ActivityEntry.objects.exists()
 
 
 def test_patch_without_variables_is_a_400():
@@ -413,7 +413,7 @@ def test_deleting_an_environment_queues_a_destroy_run(enqueued, django_capture_o
     assert (response.json()["kind"], response.json()["status"]) == ("destroy", "queued")
     assert enqueued == [run.pk]
     assert Environment.objects.filter(pk=environment.pk).exists()  # it goes when the destroy run succeeds
-    assert AuditEvent.objects.get(action="run.destroy.requested").ip_address == "203.0.113.4"
+    assert ActivityEntry.objects.get(action="run.destroy.requested").ip_address == "203.0.113.4"
 
 
 def test_deleting_a_destroyed_environment_is_a_409_with_the_reason():
@@ -474,7 +474,7 @@ def test_generated_secrets_appear_in_no_api_response(django_capture_on_commit_ca
         f"/api/v1/runs/{run.pk}/",
         f"/api/v1/runs/{run.pk}/events/",
         f"{BLUEPRINTS}sandbox/",
-        "/api/v1/audit-events/",
+        "/api/v1/activity/",
     ):
         response = admin_client.get(url)
         assert response.status_code == 200, url

@@ -13,7 +13,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.environments.models import DriftCheck, Environment
 from portal.runs.models import Run
 from provisioning import engine, tasks
@@ -231,7 +231,7 @@ def test_the_owner_asks_for_a_drift_check_through_the_api_and_it_is_queued(queue
     check = DriftCheck.objects.get()
     assert response.json()["id"] == check.pk and response.json()["status"] == "queued"
     assert queued_checks == [check.pk]
-    assert AuditEvent.objects.filter(action="drift_check.requested", object_id=str(check.pk)).exists()
+    assert ActivityEntry.objects.filter(action="drift_check.requested", object_id=str(check.pk)).exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -14,7 +14,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.environments.models import Environment
 from portal.notifications.models import Delivery
 from portal.runs.models import Run
@@ -158,7 +158,7 @@ def test_the_owner_extends_the_lifetime_through_the_api_is_warned_again_and_it_i
     environment.refresh_from_db()
     assert 25.9 < hours_from_now(environment.expires_at) <= 26
     assert environment.expiry_warned_at is None
-    event = AuditEvent.objects.get(action="environment.extended")
+    event = ActivityEntry.objects.get(action="environment.extended")
     assert event.actor == environment.owner and event.data["hours"] == 24
 
 
@@ -224,7 +224,7 @@ def test_the_owner_is_warned_once_before_the_lifetime_ends(django_capture_on_com
     soon.refresh_from_db()
     later.refresh_from_db()
     assert soon.expiry_warned_at is not None and later.expiry_warned_at is None
-    assert AuditEvent.objects.filter(action="environment.expiry_warned", object_id=str(soon.pk)).count() == 1
+    assert ActivityEntry.objects.filter(action="environment.expiry_warned", object_id=str(soon.pk)).count() == 1
 
 
 @pytest.mark.django_db
@@ -239,8 +239,8 @@ def test_an_expired_environment_gets_one_destroy_run_requested_by_launchpad():
     environment.refresh_from_db()
     assert environment.expiry_destroy_run == run
     assert "expired at" in run.events.last().message
-    assert AuditEvent.objects.filter(action="environment.expired", object_id=str(environment.pk)).exists()
-    assert AuditEvent.objects.filter(action="run.destroy.requested", actor_name="launchpad").exists()
+    assert ActivityEntry.objects.filter(action="environment.expired", object_id=str(environment.pk)).exists()
+    assert ActivityEntry.objects.filter(action="run.destroy.requested", actor_name="launchpad").exists()
 
 
 @pytest.mark.django_db
@@ -261,7 +261,7 @@ def test_launchpads_destroy_of_an_expired_sandbox_needs_no_approver_and_the_logs
 
     assert reasons == []
     assert "Pre-approved by Launchpad" in run.events.last().message
-    assert AuditEvent.objects.filter(action="run.preapproved", object_id=str(run.pk)).exists()
+    assert ActivityEntry.objects.filter(action="run.preapproved", object_id=str(run.pk)).exists()
 
 
 @pytest.mark.django_db

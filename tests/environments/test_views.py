@@ -7,7 +7,7 @@ import re
 import pytest
 from django.test import Client
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.environments.models import Environment
 from portal.runs.models import Run
 from tests.factories import make_environment, make_run, make_user, record_enqueued_runs
@@ -190,7 +190,7 @@ def test_a_valid_form_creates_the_environment_queues_its_apply_and_opens_the_run
     assert environment.secrets().keys() == {"db_password", "app_secret_key"}
     assert (run.kind, run.status, run.requested_by) == ("apply", "queued", owner)
     assert enqueued == [run.pk]
-    assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
+    assert list(ActivityEntry.objects.order_by("id").values_list("action", flat=True)) == [
         "environment.created",
         "run.apply.requested",
     ]
@@ -236,7 +236,7 @@ def test_an_invalid_form_shows_the_error_next_to_its_field_and_creates_nothing(c
     assert "Some fields need a change" in text(response)
     assert not Environment.objects.exists()
     assert not Run.objects.exists()
-    assert not AuditEvent.objects.exists()
+    assert not ActivityEntry.objects.exists()
     assert enqueued == []
 
 
@@ -371,7 +371,7 @@ def test_the_owner_asks_for_a_plan_or_an_apply_and_lands_on_the_run(kind, enqueu
     assert response["Location"] == f"/runs/{run.pk}/"
     assert (run.kind, run.requested_by) == (kind, owner)
     assert enqueued == [run.pk]
-    assert AuditEvent.objects.filter(action=f"run.{kind}.requested", actor=owner).exists()
+    assert ActivityEntry.objects.filter(action=f"run.{kind}.requested", actor=owner).exists()
 
 
 def test_an_admin_may_ask_for_runs_of_any_environment():
@@ -438,7 +438,7 @@ def test_a_wrong_name_shows_the_page_again_with_an_error_and_destroys_nothing(ty
     assert response.status_code == 400
     assert field_errors(response, "confirm_name")
     assert not Run.objects.exists()
-    assert not AuditEvent.objects.filter(action__startswith="run.").exists()
+    assert not ActivityEntry.objects.filter(action__startswith="run.").exists()
     assert enqueued == []
 
 
@@ -453,7 +453,7 @@ def test_the_right_name_queues_the_destroy_and_opens_its_run(enqueued, django_ca
     assert response["Location"] == f"/runs/{run.pk}/"
     assert run.kind == "destroy"
     assert enqueued == [run.pk]
-    assert AuditEvent.objects.filter(action="run.destroy.requested").exists()
+    assert ActivityEntry.objects.filter(action="run.destroy.requested").exists()
 
 
 def test_a_destroyed_environment_cannot_be_destroyed_again():

@@ -166,7 +166,7 @@ def test_sandbox_through_the_api_reaches_ready_and_destroys_after_approval(stack
         events = every_page(client, f"/api/v1/runs/{listed_id}/events/")
         assert sum(len(json.loads(page)["results"]) for page in events) == Run.objects.get(pk=listed_id).events.count()
         everything += events
-    for url in ("/api/v1/audit-events/", "/api/v1/audit/findings/?status=all"):
+    for url in ("/api/v1/activity/", "/api/v1/audit/findings/?status=all"):
         everything += every_page(admin_client, url)
     for stored in Run.objects.filter(environment__name="e2e-sandbox"):
         assert stored.plan_summary, f"run {stored.pk} kept its plan summary"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.notifications.models import Delivery, NotificationPreference, Webhook
 from tests.factories import api_client, make_environment, make_user
 
@@ -33,7 +33,7 @@ def test_a_webhook_is_created_with_a_generated_secret_shown_once():
     again = client.get(f"{WEBHOOKS}{webhook.pk}/").json()
     assert again["new_secret"] is None and "secret" not in again
     assert body["owner"] == user.username and body["environment"] is None
-    assert AuditEvent.objects.filter(action="webhook.created").exists()
+    assert ActivityEntry.objects.filter(action="webhook.created").exists()
 
 
 def test_a_given_secret_is_kept_and_never_returned():

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.runs.api.pagination import RunEventPagination
 from portal.runs.models import Run, RunEvent
 from tests.factories import api_client, make_environment, make_run, make_user
@@ -72,7 +72,7 @@ def test_the_owner_asks_for_a_run_and_it_is_dispatched_after_commit(
     assert (run.kind, run.status, run.requested_by) == (kind, "queued", owner)
     assert response.json()["requested_by"] == "owner"
     assert enqueued == [run.pk]
-    requested = AuditEvent.objects.get(action=f"run.{kind}.requested")
+    requested = ActivityEntry.objects.get(action=f"run.{kind}.requested")
     assert (requested.actor, requested.ip_address, requested.data) == (
         owner,
         "203.0.113.5",
@@ -109,7 +109,7 @@ def test_an_unknown_kind_of_run_is_a_400_and_nothing_is_written(owner, environme
     assert response.status_code == 400
     assert message in " ".join(response.json()["kind"])
     assert not Run.objects.exists()
-    assert not AuditEvent.objects.exists()
+    assert not ActivityEntry.objects.exists()
     assert enqueued == []
 
 
@@ -170,7 +170,7 @@ def test_the_owner_cancels_a_queued_run(owner, environment, enqueued, django_cap
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
     assert Run.objects.get(pk=run.pk).status == "cancelled"
-    assert AuditEvent.objects.filter(action="run.cancelled", object_id=str(run.pk)).exists()
+    assert ActivityEntry.objects.filter(action="run.cancelled", object_id=str(run.pk)).exists()
     assert enqueued == []  # nothing else was waiting
 
 
@@ -207,7 +207,7 @@ def test_cancelling_a_run_that_cannot_be_cancelled_is_a_409_with_the_reason(owne
     assert response.status_code == 409
     assert response.json() == {"detail": f"Cannot cancel run #{run.pk}: it is {display}."}
     assert Run.objects.get(pk=run.pk).status == status
-    assert not AuditEvent.objects.exists()
+    assert not ActivityEntry.objects.exists()
 
 
 def test_the_requester_may_cancel_a_run_on_an_environment_they_do_not_own(environment):
@@ -247,7 +247,7 @@ def test_an_approver_approves_and_the_run_is_dispatched_for_its_apply(
     assert (body["status"], body["approved_by"], body["review_comment"]) == ("queued", "reviewer", "Ship it.")
     assert enqueued == [run.pk]
     assert run.events.last().message == "Approved by reviewer. Ship it."
-    assert AuditEvent.objects.get(action="run.approved").data == {"comment": "Ship it."}
+    assert ActivityEntry.objects.get(action="run.approved").data == {"comment": "Ship it."}
 
 
 def test_an_approver_rejects_with_a_comment(environment):
@@ -273,7 +273,7 @@ def test_reviewing_a_run_that_awaits_no_approval_is_a_409_with_the_reason(enviro
     assert response.json() == {"detail": f"Cannot {action} run #{run.pk}: it is queued."}
     assert Run.objects.get(pk=run.pk).status == "queued"
     assert not RunEvent.objects.exists()
-    assert not AuditEvent.objects.exists()
+    assert not ActivityEntry.objects.exists()
 
 
 def test_an_approver_cannot_approve_their_own_run(environment):

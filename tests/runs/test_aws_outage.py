@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.environments import crypto
 from portal.environments.choices import EnvironmentStatus
 from portal.runs.models import Run
@@ -117,7 +117,7 @@ def test_the_next_run_releases_the_lock_and_pushes_the_state_before_it_plans(wor
     assert run.status == "succeeded"
     assert failed.encrypted_kept_state is None and failed.unreleased_lock_id == ""
     assert f"Run #{failed.pk} lost AWS mid-way" in messages(run)
-    recovered = AuditEvent.objects.get(action="run.state_recovered")
+    recovered = ActivityEntry.objects.get(action="run.state_recovered")
     assert recovered.object_id == str(failed.pk) and recovered.data["lock_id"] == LOCK_ID
 
 

@@ -16,7 +16,7 @@ import pytest
 from celery.signals import worker_ready
 from django.utils import timezone
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.environments import crypto
 from portal.environments.choices import DriftCheckStatus, EnvironmentStatus
 from portal.environments.models import DriftCheck, Environment, LifecycleError
@@ -67,7 +67,7 @@ def test_a_lost_run_is_failed_and_its_workspace_goes_with_the_errored_state_kept
     assert SECRET.encode() not in bytes(run.encrypted_kept_state)
     assert run.unreleased_lock_id == LOCK_ID, "read from Terraform's log in the workspace"
     assert "Launchpad kept it (encrypted, on this run) and pushes it before the next run of rel-a" in messages(run)
-    assert AuditEvent.objects.get(action="run.state_kept").object_id == str(run.pk)
+    assert ActivityEntry.objects.get(action="run.state_kept").object_id == str(run.pk)
     # The next run of the environment pushes it first (provisioning.tasks._recover_state).
     assert [kept.pk for kept in tasks.runs_with_left_state(run.environment)] == [run.pk]
     body = api_client(run.environment.owner).get(f"/api/v1/runs/{run.pk}/").content.decode()

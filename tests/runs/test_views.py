@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.runs.models import Run, RunEvent
 from tests.factories import make_environment, make_run, make_user
 
@@ -233,7 +233,7 @@ def test_approving_queues_the_apply_and_records_who_approved(environment, enqueu
     assert (run.status, run.approved_by, run.review_comment) == ("queued", approver, "Bucket is empty.")
     assert enqueued == [run.pk]
     assert run.events.last().message == "Approved by reviewer. Bucket is empty."
-    event = AuditEvent.objects.get(action="run.approved")
+    event = ActivityEntry.objects.get(action="run.approved")
     assert (event.actor, event.data) == (approver, {"comment": "Bucket is empty."})
 
 
@@ -244,7 +244,7 @@ def test_rejecting_ends_the_run(environment, enqueued):
 
     run.refresh_from_db()
     assert (run.status, run.review_comment, run.encrypted_plan) == ("rejected", "Not now.", None)
-    assert AuditEvent.objects.filter(action="run.rejected").exists()
+    assert ActivityEntry.objects.filter(action="run.rejected").exists()
 
 
 def test_an_engineer_who_posts_an_approval_gets_a_403(environment, owner):
@@ -263,7 +263,7 @@ def test_approving_ones_own_run_is_refused_with_the_reason(environment, enqueued
 
     assert "A run must be approved by someone other than the person who asked for it." in text(response)
     assert Run.objects.get(pk=run.pk).status == "awaiting_approval"
-    assert not AuditEvent.objects.filter(action="run.approved").exists()
+    assert not ActivityEntry.objects.filter(action="run.approved").exists()
     assert enqueued == []
 
 
@@ -308,7 +308,7 @@ def test_the_owner_cancels_a_queued_run(environment, owner, enqueued, django_cap
 
     assert Run.objects.get(pk=run.pk).status == "cancelled"
     assert "Run cancelled." in text(response)
-    assert AuditEvent.objects.filter(action="run.cancelled", object_id=str(run.pk)).exists()
+    assert ActivityEntry.objects.filter(action="run.cancelled", object_id=str(run.pk)).exists()
     assert enqueued == [waiting.pk]
 
 

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import include, path
 from rest_framework.renderers import JSONRenderer
 
-from portal.activity.models import AuditEvent, record
+from portal.activity.models import ActivityEntry, record
 from portal.environments.api.serializers import EnvironmentSerializer
 from portal.environments.models import Environment
 from portal.runs.models import Run
@@ -37,7 +37,7 @@ def world(monkeypatch):
 
 
 def written() -> tuple[int, int, int]:
-    return Environment.objects.count(), Run.objects.count(), AuditEvent.objects.count()
+    return Environment.objects.count(), Run.objects.count(), ActivityEntry.objects.count()
 
 
 def fail(*args, **kwargs):
@@ -111,10 +111,10 @@ urlpatterns = [
 def test_an_error_answer_to_a_change_keeps_nothing_while_reads_are_left_out_of_transactions(world):
     browser = Client(raise_request_exception=False)
     browser.force_login(world["user"])
-    before = AuditEvent.objects.count()
+    before = ActivityEntry.objects.count()
 
     assert browser.post("/409/").status_code == 409
-    assert AuditEvent.objects.count() == before
+    assert ActivityEntry.objects.count() == before
     # A GET is not wrapped (on SQLite a transaction locks out every writer): reads write nothing of their own.
     assert browser.get("/get-500/").status_code == 500
-    assert AuditEvent.objects.count() == before + 1
+    assert ActivityEntry.objects.count() == before + 1

@@ -2,7 +2,7 @@
 
 Refused means a 400 (a 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a 404 for a path naming nothing) whose
 answer names the problem — JSON from the API, never an HTML error page — and nothing written: no Environment,
-Run or AuditEvent, no Celery message, no file under LAUNCHPAD["WORK_DIR"], and no process started (Popen
+Run or ActivityEntry, no Celery message, no file under LAUNCHPAD["WORK_DIR"], and no process started (Popen
 fails the test). What the schema legitimately allows (free-form strings such as tag values) is accepted and
 reaches Terraform only as data: in terraform.tfvars.json, read back exactly, never in an HCL file.
 """
@@ -17,7 +17,7 @@ from django.conf import settings
 from django.test import Client
 
 from portal.accounts.models import ApiToken
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 from portal.environments.models import MAX_NESTING, MAX_STRING_LENGTH, MAX_VARIABLES, Environment
 from portal.notifications.models import Webhook
 from portal.runs.models import Run
@@ -61,10 +61,10 @@ def nothing_happens(monkeypatch):
     blueprint("sandbox")
     owner = make_user("admin")
     existing = make_environment(owner=owner, name="target", vpc_cidr="172.16.0.0/16")
-    before = (Environment.objects.count(), Run.objects.count(), AuditEvent.objects.count(), work_files())
+    before = (Environment.objects.count(), Run.objects.count(), ActivityEntry.objects.count(), work_files())
     variables = dict(Environment.objects.get(pk=existing.pk).variables)
     yield owner
-    assert (Environment.objects.count(), Run.objects.count(), AuditEvent.objects.count(), work_files()) == before
+    assert (Environment.objects.count(), Run.objects.count(), ActivityEntry.objects.count(), work_files()) == before
     assert Environment.objects.get(pk=existing.pk).variables == variables
     assert enqueued == []
 

@@ -139,6 +139,7 @@ def world(db):
         resource_id="fuzz-role",
         resource_key="iam_role:fuzz-role",
     )
+    logged = record("environment.created", mine, actor=admin).pk
     return {
         "tokens": {"admin": token_for(admin), "engineer": token_for(engineer)},
         "name": [mine.name, theirs.name],
@@ -149,7 +150,8 @@ def world(db):
             "webhooks": [webhook.pk],
             "findings": [finding.pk],
             "audit/runs": [AuditRun.objects.create(environment=mine).pk],
-            "audit-events": [record("environment.created", mine, actor=admin).pk],
+            "activity": [logged],
+            "audit-events": [logged],
             "tokens": list(engineer.api_tokens.values_list("pk", flat=True)),
         },
     }

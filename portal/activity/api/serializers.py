@@ -1,11 +1,11 @@
 from rest_framework import serializers
 
-from portal.activity.models import AuditEvent
+from portal.activity.models import ActivityEntry
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class ActivityEntrySerializer(serializers.ModelSerializer):
     class Meta:
-        model = AuditEvent
+        model = ActivityEntry
         fields = [
             "id",
             "actor_name",
