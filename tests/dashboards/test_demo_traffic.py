@@ -14,6 +14,7 @@ from portal.dashboards.status import environment_dashboard
 from portal.launcher import demo_traffic_wanted
 from provisioning import aws, status
 from provisioning.status import Level
+from tests.factories import make_environment
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +79,15 @@ def test_the_half_hour_story_sets_off_alarms_dead_letters_and_a_deployment_then_
 
 
 def test_an_environment_that_is_not_ready_is_refused_by_name(ready_environment):
-    with pytest.raises(CommandError, match="No ready environment called nowhere"):
-        call_command("demo_traffic", "--environment", "nowhere", "--once", stdout=io.StringIO())
+    ready = ready_environment()
+    never_applied = make_environment(name="never-applied")
+    names = ["--environment", ready.name, "--environment", never_applied.name, "--environment", "nowhere"]
+
+    with pytest.raises(CommandError) as refused:
+        call_command("demo_traffic", *names, "--once", stdout=io.StringIO())
+
+    assert str(refused.value) == "No ready environment called never-applied, nowhere (it must have been applied)."
+    assert not DemoTraffic.objects.exists(), "nothing is sent when one of the names is refused"
 
 
 def test_make_run_starts_demo_traffic_in_emulator_mode_unless_turned_off():
