@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from portal.activity.models import ActivityEntry
 from portal.audit.choices import FindingStatus
 from portal.audit.evidence import evidence_lines
 from portal.audit.models import AuditRun, Finding
+from provisioning.audit.rules import RULES
 from tests.audit.documents import bucket, db_instance, inline, role
 from tests.audit.test_models import audit
 from tests.factories import make_environment, make_user
@@ -168,7 +170,16 @@ def test_the_changes_page_shows_what_is_new_and_what_was_resolved_in_a_day(findi
     assert "rds.public" in resolved and "iam.wildcard-action" in resolved
 
 
+RULE_ROW = re.compile(
+    r'<tr>\s*<td><code>(?P<id>[^<]+)</code></td>\s*<td><span class="badge severity severity-(?P<severity>\w+)">'
+    r"[^<]*</span></td>\s*<td>(?P<kind>[^<]*)</td>"
+)
+
+
 def test_the_rules_page_lists_every_rule(finding):
     html = text(client_for(make_user("admin")).get("/audit/rules/"))
+    table = html.split('<table id="rules">', 1)[1].split("</table>", 1)[0]
 
-    assert html.count("<code>iam.") == 6 and "rds.unencrypted" in html
+    listed = [(row["id"], row["severity"], row["kind"]) for row in RULE_ROW.finditer(table)]
+    assert listed == [(rule.id, str(rule.severity), str(rule.kind.label)) for rule in RULES.values()]
+    assert len(listed) == len(RULES) > 0
