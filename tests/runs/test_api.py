@@ -218,6 +218,9 @@ def test_the_requester_may_cancel_a_run_on_an_environment_they_do_not_own(enviro
     response = api_client(admin).post(run_url(run, "cancel"))
 
     assert response.status_code == 200
+    assert Run.objects.get(pk=run.pk).status == "cancelled"
+    cancelled = ActivityEntry.objects.get(action="run.cancelled")
+    assert (cancelled.object_id, cancelled.actor) == (str(run.pk), admin)
 
 
 def test_someone_else_cannot_cancel_the_run(environment):
