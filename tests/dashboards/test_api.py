@@ -114,7 +114,10 @@ def test_the_fleet_lists_every_environment_worst_first_with_counts(engineer_api,
 def test_the_status_api_needs_a_user(url):
     response = api_client().get(url)
 
-    assert response.status_code in (401, 403)
+    # 401, not 403: the API asks for a token (WWW-Authenticate) rather than refusing a known user.
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
 def test_any_authenticated_user_reads_any_environment_status(ready_environment):
