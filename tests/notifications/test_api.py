@@ -64,9 +64,18 @@ def test_a_webhook_to_an_internal_address_is_refused_with_a_clear_400(url, messa
 def test_an_allow_listed_receiver_is_accepted(settings):
     settings.LAUNCHPAD_OUTBOUND_ALLOWLIST = ["127.0.0.1"]
 
-    response = api_client(make_user()).post(WEBHOOKS, hook(url="http://127.0.0.1:8000/hook"), format="json")
+    client = api_client(make_user())
+
+    response = client.post(WEBHOOKS, hook(url="http://127.0.0.1:8000/hook"), format="json")
 
     assert response.status_code == 201, response.content
+    webhook = Webhook.objects.get()
+    assert (webhook.url, webhook.events, webhook.active) == (
+        "http://127.0.0.1:8000/hook",
+        ["run.failed", "drift.found"],
+        True,
+    )
+    assert client.get(f"{WEBHOOKS}{webhook.pk}/").json()["url"] == "http://127.0.0.1:8000/hook"
 
 
 def test_webhooks_for_an_environment_are_for_its_owner_or_an_admin():
@@ -84,8 +93,15 @@ def test_webhooks_for_an_environment_are_for_its_owner_or_an_admin():
 def test_unknown_or_no_events_are_refused():
     client = api_client(make_user())
 
-    assert client.post(WEBHOOKS, hook(events=[]), format="json").status_code == 400
-    assert client.post(WEBHOOKS, hook(events=["environment.renamed"]), format="json").status_code == 400
+    none = client.post(WEBHOOKS, hook(events=[]), format="json")
+    unknown = client.post(WEBHOOKS, hook(events=["run.failed", "environment.renamed"]), format="json")
+
+    assert (none.status_code, none.json()) == (400, {"events": ["This list may not be empty."]})
+    assert (unknown.status_code, unknown.json()) == (
+        400,
+        {"events": {"1": ['"environment.renamed" is not a valid choice.']}},
+    )
+    assert not Webhook.objects.exists()
 
 
 def test_each_user_sees_their_webhooks_and_those_of_environments_they_own():
