@@ -207,7 +207,8 @@ def test_an_engineer_sees_no_approval_controls(environment, owner):
 
     page = text(client_for(make_user()).get(f"/runs/{run.pk}/"))
 
-    assert 'id="approve-button"' not in page
+    assert 'id="approve-button"' not in page and 'id="reject-button"' not in page
+    assert 'id="review-form"' not in page and 'name="comment"' not in page
     assert "An approver reviews the plan below before it is applied." in page
 
 
