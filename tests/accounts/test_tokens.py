@@ -297,7 +297,15 @@ def test_ensure_admin_without_a_password_generates_one_and_shows_it_once(monkeyp
     call_command("ensure_admin", stdout=out)
 
     password = out.getvalue().split("password ", 1)[1].split(" ", 1)[0]
+    assert out.getvalue() == f"Created the admin account: username admin, password {password} (shown once).\n"
     assert authenticate(username="admin", password=password).is_superuser
+
+    again = io.StringIO()
+    call_command("ensure_admin", stdout=again)
+
+    assert again.getvalue() == "", "the second run shows no password (nor makes a new one)"
+    assert authenticate(username="admin", password=password).is_superuser
+    assert get_user_model().objects.filter(is_superuser=True).count() == 1
 
 
 # --- who may make tokens -----------------------------------------------------------------------------
