@@ -308,21 +308,37 @@ def test_a_destroyed_environment_frees_its_cidr():
     make_environment(name="old", vpc_cidr="172.30.0.0/16")
     Environment.objects.filter(name="old").update(status="destroyed")
 
-    response = api_client(make_user()).post(
-        ENVIRONMENTS, definition(variables={"vpc_cidr": "172.30.0.0/16"}), format="json"
-    )
+    client = api_client(make_user())
+
+    response = client.post(ENVIRONMENTS, definition(variables={"vpc_cidr": "172.30.0.0/16"}), format="json")
 
     assert response.status_code == 201, response.content
+    created = client.get(f"{ENVIRONMENTS}feature-x/").json()
+    assert (created["region"], created["status"], created["variables"]) == (
+        "eu-west-1",
+        "new",
+        {"vpc_cidr": "172.30.0.0/16"},
+    )
+    assert Environment.objects.get(name="old").status == "destroyed"
 
 
 def test_the_same_cidr_in_another_region_is_allowed():
     make_environment(name="ireland", vpc_cidr="172.30.0.0/16")
 
-    response = api_client(make_user()).post(
+    client = api_client(make_user())
+
+    response = client.post(
         ENVIRONMENTS, definition(region="us-east-1", variables={"vpc_cidr": "172.30.0.0/16"}), format="json"
     )
 
     assert response.status_code == 201, response.content
+    created = client.get(f"{ENVIRONMENTS}feature-x/").json()
+    assert (created["region"], created["status"], created["variables"]) == (
+        "us-east-1",
+        "new",
+        {"vpc_cidr": "172.30.0.0/16"},
+    )
+    assert Environment.objects.get(name="ireland").region == "eu-west-1"
 
 
 # --- changing variables ----------------------------------------------------------------------------
