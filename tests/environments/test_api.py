@@ -304,40 +304,31 @@ def test_every_problem_of_a_definition_is_reported_in_one_400():
     assert "log_level must be a string." in errors["variables"]
 
 
+def created_and_read_back(body: dict) -> tuple[str, str, dict]:
+    """POST ``body`` (a 201 expected), then GET the new environment: its region, status and variables."""
+    client = api_client(make_user())
+    response = client.post(ENVIRONMENTS, body, format="json")
+    assert response.status_code == 201, response.content
+    created = client.get(f"{ENVIRONMENTS}{body['name']}/").json()
+    return created["region"], created["status"], created["variables"]
+
+
 def test_a_destroyed_environment_frees_its_cidr():
     make_environment(name="old", vpc_cidr="172.30.0.0/16")
     Environment.objects.filter(name="old").update(status="destroyed")
 
-    client = api_client(make_user())
+    created = created_and_read_back(definition(variables={"vpc_cidr": "172.30.0.0/16"}))
 
-    response = client.post(ENVIRONMENTS, definition(variables={"vpc_cidr": "172.30.0.0/16"}), format="json")
-
-    assert response.status_code == 201, response.content
-    created = client.get(f"{ENVIRONMENTS}feature-x/").json()
-    assert (created["region"], created["status"], created["variables"]) == (
-        "eu-west-1",
-        "new",
-        {"vpc_cidr": "172.30.0.0/16"},
-    )
+    assert created == ("eu-west-1", "new", {"vpc_cidr": "172.30.0.0/16"})
     assert Environment.objects.get(name="old").status == "destroyed"
 
 
 def test_the_same_cidr_in_another_region_is_allowed():
     make_environment(name="ireland", vpc_cidr="172.30.0.0/16")
 
-    client = api_client(make_user())
+    created = created_and_read_back(definition(region="us-east-1", variables={"vpc_cidr": "172.30.0.0/16"}))
 
-    response = client.post(
-        ENVIRONMENTS, definition(region="us-east-1", variables={"vpc_cidr": "172.30.0.0/16"}), format="json"
-    )
-
-    assert response.status_code == 201, response.content
-    created = client.get(f"{ENVIRONMENTS}feature-x/").json()
-    assert (created["region"], created["status"], created["variables"]) == (
-        "us-east-1",
-        "new",
-        {"vpc_cidr": "172.30.0.0/16"},
-    )
+    assert created == ("us-east-1", "new", {"vpc_cidr": "172.30.0.0/16"})
     assert Environment.objects.get(name="ireland").region == "eu-west-1"
 
 
