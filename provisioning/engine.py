@@ -1,6 +1,6 @@
 """One run's Terraform work, without Django: plan (summarised), apply a saved plan, and the state store.
 
-The caller (provisioning/tasks.py) owns the database side: it passes a :class:`RunRequest`, a sink for
+The caller (portal/runs/execution.py) owns the database side: it passes a :class:`RunRequest`, a sink for
 output lines, and stores what comes back. Secrets arrive as ``TF_VAR_*`` environment values and are
 masked in every line before it reaches the sink.
 """

@@ -65,5 +65,5 @@ def api_client(user=None, **defaults) -> APIClient:
 def record_enqueued_runs(monkeypatch) -> list[int]:
     """Replace only ``execute_run.delay`` with a recorder: the run ids it is given, in order (no broker)."""
     enqueued: list[int] = []
-    monkeypatch.setattr("provisioning.tasks.execute_run.delay", enqueued.append)
+    monkeypatch.setattr("portal.runs.tasks.execute_run.delay", enqueued.append)
     return enqueued

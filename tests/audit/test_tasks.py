@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from portal.audit import tasks as audit_tasks
 from portal.audit.choices import AuditRunStatus, AuditTrigger, FindingStatus
-from portal.audit.models import AuditRun, Finding, create_audit_run, request_audit
-from provisioning import audit_tasks
+from portal.audit.models import AuditRun, Finding, create_audit_run
+from portal.audit.services import request_audit
 from provisioning.aws import client
 from tests.factories import make_environment, make_user
 
@@ -119,7 +120,7 @@ def test_an_audit_already_taken_is_not_run_twice(monkeypatch):
 
 def test_beat_audits_the_account_daily_and_a_worker_discovers_the_tasks():
     schedule = settings.CELERY_BEAT_SCHEDULE["audit-account"]
-    assert schedule["task"] == audit_tasks.run_scheduled_audit.name == "provisioning.audit_tasks.run_scheduled_audit"
+    assert schedule["task"] == audit_tasks.run_scheduled_audit.name == "portal.audit.tasks.run_scheduled_audit"
     assert schedule["schedule"] == float(os.environ.get("LAUNCHPAD_AUDIT_SCHEDULE_SECONDS", "86400"))
 
     # A fresh interpreter, as a worker starts: the tasks come from autodiscovery alone.
