@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.accounts.models import ApiToken
 from portal.environments.models import Blueprint, Environment, create_environment, sync_blueprints
+from portal.jobs.models import heartbeat_timeout
 from portal.runs.models import Run
 
 _names = itertools.count(1)
@@ -46,6 +49,11 @@ def make_environment(
         variables=variables,
         owner=owner or make_user(),
     )
+
+
+def stale_heartbeat():
+    """A heartbeat older than the timeout: the job's worker is taken as lost."""
+    return timezone.now() - heartbeat_timeout() - timedelta(seconds=5)
 
 
 def make_run(environment: Environment, kind: str = "apply", requested_by=None, **fields) -> Run:

@@ -4,13 +4,14 @@ finds every task the beat schedules by autodiscovery alone."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import grimp
 from django.conf import settings
+
+from tests.support.worker import tasks_a_worker_discovers
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,20 +95,4 @@ def test_a_worker_finds_every_scheduled_task_by_autodiscovery_alone():
         "portal.notifications.tasks.deliver_webhook",
     }
 
-    # A fresh interpreter, as a worker starts: only what autodiscovery imports is registered.
-    discovered = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from portal.celery import app; "
-            "app.loader.import_default_modules(); print('\\n'.join(app.tasks))",
-        ],
-        cwd=REPO,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.test_settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-    assert discovered.returncode == 0, discovered.stderr
-    assert scheduled | queued <= set(discovered.stdout.split())
+    assert scheduled | queued <= tasks_a_worker_discovers()

@@ -9,6 +9,7 @@ import threading
 from django.utils import timezone
 
 from portal.jobs.models import Job
+from portal.jobs.periodic import Periodic
 
 HEARTBEAT_SECONDS = 10
 
@@ -17,30 +18,22 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class Heartbeat:
+class Heartbeat(Periodic):
     """Keeps the job's heartbeat fresh while a worker holds it; with ``cancellable``, also reads cancel requests.
 
     The reaper (portal.jobs.tasks.reap_lost_jobs) fails a job whose heartbeat is older than the timeout.
     """
 
     def __init__(self, job: Job, cancellable: bool = False) -> None:
-        self.job = job
+        super().__init__()
+        self.rows = type(job).objects.filter(pk=job.pk)
         self.cancellable = cancellable
         self.cancel_requested = threading.Event()
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
 
-    def _loop(self) -> None:
-        rows = type(self.job).objects.filter(pk=self.job.pk)
-        while not self.stopped.wait(HEARTBEAT_SECONDS):
-            rows.update(heartbeat_at=timezone.now())
-            if self.cancellable and rows.filter(cancel_requested=True).exists():
-                self.cancel_requested.set()
+    def interval(self) -> float:
+        return HEARTBEAT_SECONDS
 
-    def __enter__(self) -> Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopped.set()
-        self.thread.join()
+    def tick(self) -> None:
+        self.rows.update(heartbeat_at=timezone.now())
+        if self.cancellable and self.rows.filter(cancel_requested=True).exists():
+            self.cancel_requested.set()

@@ -7,23 +7,23 @@ from collections.abc import Callable
 
 from portal.jobs.choices import EventStream
 from portal.jobs.models import Job
+from portal.jobs.periodic import Periodic
 from provisioning.engine import json_event
 from provisioning.terraform import describe_event
 
 FLUSH_SECONDS = 0.5
 
 
-class EventWriter:
+class EventWriter(Periodic):
     """A sink for Terraform's lines (``writer(stream, line)``): writes them with ``append(job, lines)`` every
     half second while it runs, and the rest when it stops."""
 
     def __init__(self, job: Job, append: Callable[[Job, list], object]) -> None:
+        super().__init__()
         self.job = job
         self.append = append
         self.pending: list[tuple[str, str, dict | None]] = []
         self.lock = threading.Lock()
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def __call__(self, stream: str, line: str) -> None:
         data = json_event(line) if stream == "stdout" else None
@@ -38,15 +38,12 @@ class EventWriter:
         if lines:
             self.append(self.job, lines)
 
-    def _loop(self) -> None:
-        while not self.stopped.wait(FLUSH_SECONDS):
-            self.flush()
+    def interval(self) -> float:
+        return FLUSH_SECONDS
 
-    def __enter__(self) -> EventWriter:
-        self.thread.start()
-        return self
+    def tick(self) -> None:
+        self.flush()
 
     def __exit__(self, *exc: object) -> None:
-        self.stopped.set()
-        self.thread.join()
+        super().__exit__(*exc)
         self.flush()

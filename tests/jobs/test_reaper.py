@@ -17,9 +17,9 @@ from portal.environments.models import DriftCheck, Environment
 from portal.environments.services import request_drift_check
 from portal.jobs import heartbeat
 from portal.jobs.heartbeat import Heartbeat
-from portal.jobs.models import UNTAKEN_AFTER, heartbeat_timeout
+from portal.jobs.models import UNTAKEN_AFTER
 from portal.jobs.tasks import reap_lost_jobs
-from tests.factories import make_environment, make_run, record_enqueued_runs
+from tests.factories import make_environment, make_run, record_enqueued_runs, stale_heartbeat
 from tests.support.workspaces import left_behind
 
 pytestmark = pytest.mark.django_db
@@ -29,17 +29,6 @@ pytestmark = pytest.mark.django_db
 def no_broker(monkeypatch):
     record_enqueued_runs(monkeypatch)
     monkeypatch.setattr("portal.environments.tasks.check_drift.delay", lambda check_id: None)
-
-
-@pytest.fixture
-def work_dir(settings, tmp_path):
-    settings.LAUNCHPAD = {**settings.LAUNCHPAD, "WORK_DIR": tmp_path / "work"}
-    (tmp_path / "work").mkdir()
-    return tmp_path / "work"
-
-
-def stale() -> object:
-    return timezone.now() - heartbeat_timeout() - timedelta(seconds=5)
 
 
 def ready_environment(name: str) -> Environment:
@@ -56,8 +45,8 @@ def test_a_drift_check_whose_worker_was_killed_is_failed_by_heartbeat_like_a_run
         environment=environment,
         status=DriftCheckStatus.RUNNING,
         worker="gone:1",
-        started_at=stale(),
-        heartbeat_at=stale(),
+        started_at=stale_heartbeat(),
+        heartbeat_at=stale_heartbeat(),
     )
     left = left_behind(work_dir, f"drift-{check.pk}-abcd1234")
 
@@ -92,7 +81,7 @@ def test_a_drift_check_whose_worker_reports_is_left_alone(work_dir):
 def test_an_audit_whose_worker_was_lost_is_failed_with_the_same_reason():
     audit = create_audit_run(None, AuditTrigger.SCHEDULE)
     AuditRun.objects.filter(pk=audit.pk).update(
-        status=AuditRunStatus.RUNNING, worker="gone:2", started_at=stale(), heartbeat_at=stale()
+        status=AuditRunStatus.RUNNING, worker="gone:2", started_at=stale_heartbeat(), heartbeat_at=stale_heartbeat()
     )
 
     assert reap_lost_jobs() == 1
@@ -109,15 +98,19 @@ def test_the_three_kinds_are_reaped_in_one_round_with_one_rule():
     environment = make_environment(name="lost-all")
     environment.status = EnvironmentStatus.PROVISIONING
     environment.save()
-    run = make_run(environment, status="applying", worker="gone:3", heartbeat_at=stale(), started_at=stale())
+    run = make_run(
+        environment, status="applying", worker="gone:3", heartbeat_at=stale_heartbeat(), started_at=stale_heartbeat()
+    )
     check = DriftCheck.objects.create(
         environment=ready_environment("lost-all-2"),
         status=DriftCheckStatus.RUNNING,
         worker="gone:3",
-        heartbeat_at=stale(),
+        heartbeat_at=stale_heartbeat(),
     )
     audit = create_audit_run(None, AuditTrigger.SCHEDULE)
-    AuditRun.objects.filter(pk=audit.pk).update(status=AuditRunStatus.RUNNING, worker="gone:3", heartbeat_at=stale())
+    AuditRun.objects.filter(pk=audit.pk).update(
+        status=AuditRunStatus.RUNNING, worker="gone:3", heartbeat_at=stale_heartbeat()
+    )
 
     assert reap_lost_jobs() == 3
 
@@ -152,7 +145,7 @@ def test_a_drift_check_or_an_audit_no_worker_took_is_failed_but_a_queued_run_wai
 def test_a_worker_keeps_the_heartbeat_of_the_job_it_holds_fresh(monkeypatch):
     monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 0.05)
     check = DriftCheck.objects.create(
-        environment=ready_environment("beating"), status=DriftCheckStatus.RUNNING, heartbeat_at=stale()
+        environment=ready_environment("beating"), status=DriftCheckStatus.RUNNING, heartbeat_at=stale_heartbeat()
     )
 
     with Heartbeat(check):

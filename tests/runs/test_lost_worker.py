@@ -10,7 +10,6 @@ Fast: workspaces are laid out by hand and Terraform's part (provisioning.engine)
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 from celery.signals import worker_ready
@@ -22,12 +21,11 @@ from portal.environments.choices import DriftCheckStatus, EnvironmentStatus
 from portal.environments.models import DriftCheck, Environment, LifecycleError
 from portal.environments.services import request_drift_check
 from portal.jobs import workspaces
-from portal.jobs.models import heartbeat_timeout
 from portal.jobs.tasks import reap_lost_jobs
 from portal.runs.models import Run, runs_with_left_state
 from portal.runs.tasks import execute_run
 from provisioning import engine
-from tests.factories import api_client, make_environment, make_run
+from tests.factories import api_client, make_environment, make_run, stale_heartbeat
 from tests.support.workspaces import LOCK_ID, SECRET, UNRELEASED_LOCK_LOG, left_behind, terraform_still_running
 
 pytestmark = pytest.mark.django_db
@@ -35,22 +33,13 @@ pytestmark = pytest.mark.django_db
 STATE = json.dumps({"version": 4, "serial": 5, "lineage": "l-9", "resources": [], "secret": SECRET})
 
 
-@pytest.fixture
-def work_dir(settings, tmp_path):
-    settings.LAUNCHPAD = {**settings.LAUNCHPAD, "WORK_DIR": tmp_path / "work"}
-    (tmp_path / "work").mkdir()
-    return tmp_path / "work"
-
-
-def stale() -> object:
-    return timezone.now() - heartbeat_timeout() - timedelta(seconds=5)
-
-
 def lost_run(environment: Environment) -> Run:
     """An apply whose worker was killed: still "applying", its heartbeat older than the timeout."""
     environment.status = EnvironmentStatus.PROVISIONING
     environment.save()
-    return make_run(environment, status="applying", worker="gone:1", heartbeat_at=stale(), started_at=stale())
+    return make_run(
+        environment, status="applying", worker="gone:1", heartbeat_at=stale_heartbeat(), started_at=stale_heartbeat()
+    )
 
 
 def messages(run: Run) -> str:
@@ -99,7 +88,7 @@ def test_the_sweep_removes_the_workspaces_of_runs_no_longer_under_way_and_leaves
     environment = make_environment(name="rel-a")
     succeeded = make_run(environment, status="succeeded")
     failed = make_run(environment, status="failed")
-    lost = make_run(environment, status="applying", worker="gone:1", heartbeat_at=stale())
+    lost = make_run(environment, status="applying", worker="gone:1", heartbeat_at=stale_heartbeat())
     live = make_run(make_environment(), status="applying", worker="other:2", heartbeat_at=timezone.now())
     checking = DriftCheck.objects.create(environment=make_environment(), status=DriftCheckStatus.RUNNING)
     checked = DriftCheck.objects.create(environment=environment, status=DriftCheckStatus.CLEAN)
