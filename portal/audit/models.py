@@ -48,8 +48,9 @@ class AuditError(RuntimeError):
 class AuditRun(Job):
     """One live audit of the account, or of one environment's resources."""
 
-    QUEUED, WORKING_STATUSES, FAILED = AuditRunStatus.QUEUED, (AuditRunStatus.RUNNING,), AuditRunStatus.FAILED
-    FINISHED_STATUSES = (AuditRunStatus.SUCCEEDED, AuditRunStatus.FAILED)
+    queued_status, failed_status = AuditRunStatus.QUEUED, AuditRunStatus.FAILED
+    working_statuses = (AuditRunStatus.RUNNING,)
+    finished_statuses = (AuditRunStatus.SUCCEEDED, AuditRunStatus.FAILED)
     error_class = AuditError
     label = "audit"
     lost_advice = "Its findings were left as they were; audit again."

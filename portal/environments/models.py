@@ -316,8 +316,9 @@ class DriftCheck(Job):
     Its output (Terraform's, secrets masked) is its events, in order, as a run's.
     """
 
-    QUEUED, WORKING_STATUSES, FAILED = DriftCheckStatus.QUEUED, (DriftCheckStatus.RUNNING,), DriftCheckStatus.FAILED
-    FINISHED_STATUSES = (DriftCheckStatus.CLEAN, DriftCheckStatus.DRIFTED, DriftCheckStatus.FAILED)
+    queued_status, failed_status = DriftCheckStatus.QUEUED, DriftCheckStatus.FAILED
+    working_statuses = (DriftCheckStatus.RUNNING,)
+    finished_statuses = (DriftCheckStatus.CLEAN, DriftCheckStatus.DRIFTED, DriftCheckStatus.FAILED)
     error_class = LifecycleError
     label = "drift check"
     lost_advice = "The next scheduled check runs again."

@@ -30,10 +30,10 @@ class Job(models.Model):
     """A row with a life: queued → working → finished. Subclasses declare ``status`` and the class attributes."""
 
     # Set by each kind: its statuses, the exception its refusals raise, and its name in sentences.
-    QUEUED: str
-    WORKING_STATUSES: tuple[str, ...]
-    FINISHED_STATUSES: tuple[str, ...]
-    FAILED: str
+    queued_status: str
+    working_statuses: tuple[str, ...]
+    finished_statuses: tuple[str, ...]
+    failed_status: str
     error_class: type[Exception] = RuntimeError
     label = "job"
     # Said after the reason a job of this kind was lost (what its user should know or do).
@@ -54,11 +54,11 @@ class Job(models.Model):
     # --- reading ---------------------------------------------------------------------------
     @property
     def is_finished(self) -> bool:
-        return self.status in self.FINISHED_STATUSES
+        return self.status in self.finished_statuses
 
     @property
     def is_working(self) -> bool:
-        return self.status in self.WORKING_STATUSES
+        return self.status in self.working_statuses
 
     @property
     def last_sign_of_life(self):
@@ -69,16 +69,16 @@ class Job(models.Model):
         now = now or timezone.now()
         if self.is_working:
             return self.last_sign_of_life < now - heartbeat_timeout()
-        return self.fails_untaken and self.status == self.QUEUED and self.created_at < now - UNTAKEN_AFTER
+        return self.fails_untaken and self.status == self.queued_status and self.created_at < now - UNTAKEN_AFTER
 
     @classmethod
     def lost(cls, now=None) -> models.QuerySet:
         """The jobs of this kind that ``is_lost`` (read without a lock: check again under one before failing)."""
         now = now or timezone.now()
         alive = Coalesce("heartbeat_at", "started_at", "created_at")
-        working = models.Q(status__in=cls.WORKING_STATUSES, **{"sign_of_life__lt": now - heartbeat_timeout()})
-        untaken = models.Q(status=cls.QUEUED, created_at__lt=now - UNTAKEN_AFTER)
-        return cls.objects.annotate(sign_of_life=alive).filter(working | untaken if cls.fails_untaken else working)
+        working = models.Q(status__in=cls.working_statuses, sign_of_life__lt=now - heartbeat_timeout())
+        untaken = models.Q(status=cls.queued_status, created_at__lt=now - UNTAKEN_AFTER)
+        return cls.objects.annotate(sign_of_life=alive).filter((working | untaken) if cls.fails_untaken else working)
 
     @classmethod
     def alive(cls, now=None) -> models.QuerySet:
@@ -86,7 +86,7 @@ class Job(models.Model):
         now = now or timezone.now()
         alive = Coalesce("heartbeat_at", "started_at", "created_at")
         return cls.objects.annotate(sign_of_life=alive).filter(
-            status__in=cls.WORKING_STATUSES, sign_of_life__gte=now - heartbeat_timeout()
+            status__in=cls.working_statuses, sign_of_life__gte=now - heartbeat_timeout()
         )
 
     def lost_reason(self) -> str:
@@ -121,7 +121,7 @@ class Job(models.Model):
         """The job failed with ``reason`` (kept for the user); returns the fields set. Refused once finished."""
         if self.is_finished:
             raise self.error_class(f"{self.label.capitalize()} #{self.pk} already {self.status}.")
-        self.status, self.error, self.finished_at = self.FAILED, reason[:4000], timezone.now()
+        self.status, self.error, self.finished_at = self.failed_status, reason[:4000], timezone.now()
         return ["status", "error", "finished_at"]
 
     def fail(self, reason: str) -> None:

@@ -33,7 +33,7 @@ def sweep_workspaces() -> int:
     ids = {operation: {w.operation_id for w in found if w.operation == operation} for operation in ("run", "drift")}
     under_way = {("run", pk) for pk in Run.alive().filter(pk__in=ids["run"]).values_list("pk", flat=True)} | {
         ("drift", check.pk)
-        for check in DriftCheck.objects.filter(pk__in=ids["drift"]).exclude(status__in=DriftCheck.FINISHED_STATUSES)
+        for check in DriftCheck.objects.filter(pk__in=ids["drift"]).exclude(status__in=DriftCheck.finished_statuses)
         if not check.is_lost()
     }
     removed = 0

@@ -26,12 +26,8 @@ HIGH_FINDINGS_NEED_JUSTIFICATION = (
 
 
 class Run(Job):
-    QUEUED, WORKING_STATUSES, FINISHED_STATUSES, FAILED = (
-        RunStatus.QUEUED,
-        WORKING_STATUSES,
-        FINISHED_STATUSES,
-        RunStatus.FAILED,
-    )
+    queued_status, failed_status = RunStatus.QUEUED, RunStatus.FAILED
+    working_statuses, finished_statuses = WORKING_STATUSES, FINISHED_STATUSES
     error_class = TransitionError
     label = "run"
     lost_advice = "Terraform's state lock is released when its process ends; plan again to converge."
