@@ -22,9 +22,10 @@ run: $(STAMP)
 emulator: $(STAMP)
 	$(PY) -m provisioning.emulator --port $(EMULATOR_PORT)
 
-## test: lint, terraform fmt/validate, unit and end-to-end tests against the emulator
+## test: lint (ruff, import contracts), terraform fmt/validate, unit and end-to-end tests against the emulator
 test: $(STAMP)
 	$(VENV)/bin/ruff check portal provisioning tests benchmarks
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 ## test-fast: everything but the slow end-to-end tests
@@ -34,6 +35,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check portal provisioning tests benchmarks
 	$(VENV)/bin/ruff format --check portal provisioning tests benchmarks
+	$(VENV)/bin/lint-imports
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format portal provisioning tests benchmarks

@@ -375,8 +375,10 @@ class Launchpad:
 
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(key, self.env[key])
+        # The stack's worker names the store from its settings; so does this.
+        prefix = self.env.get("LAUNCHPAD_NAME_PREFIX", "spotmusic")
         return engine.ensure_state_store(
-            REGION, self.emulator.endpoint, toolchain.prepare(), self.scratch / "bootstrap", lambda *_: None
+            REGION, self.emulator.endpoint, toolchain.prepare(), self.scratch / "bootstrap", lambda *_: None, prefix
         )
 
     @property

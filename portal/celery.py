@@ -1,4 +1,4 @@
-"""The Celery application: configuration from Django settings (CELERY_*), tasks from provisioning.tasks and .audit_tasks."""
+"""The Celery application: configuration from Django settings (CELERY_*), tasks from each app's tasks module."""
 
 import os
 
@@ -8,5 +8,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("launchpad")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["provisioning"])
-app.autodiscover_tasks(["provisioning"], related_name="audit_tasks")
+# portal/<app>/tasks.py of every installed app (runs, environments, audit, notifications, jobs).
+app.autodiscover_tasks()

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "portal.dashboards",
     "portal.notifications",
     "portal.audit",
+    "portal.jobs",
 ]
 
 MIDDLEWARE = [
@@ -334,21 +335,21 @@ SWEEP_SECONDS = float(os.environ.get("LAUNCHPAD_SWEEP_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE = {
     # The security audit of the whole account (portal/audit), daily unless LAUNCHPAD_AUDIT_SCHEDULE_SECONDS says.
     "audit-account": {
-        "task": "provisioning.audit_tasks.run_scheduled_audit",
+        "task": "portal.audit.tasks.run_scheduled_audit",
         "schedule": float(os.environ.get("LAUNCHPAD_AUDIT_SCHEDULE_SECONDS", "86400")),
     },
-    # Runs whose worker died are failed within HEARTBEAT_TIMEOUT + 30 s (well under 2 minutes).
-    "reap-lost-runs": {"task": "provisioning.tasks.reap_lost_runs", "schedule": SWEEP_SECONDS},
+    # Runs, drift checks and audits whose worker died are failed within HEARTBEAT_TIMEOUT + 30 s (under 2 minutes).
+    "reap-lost-jobs": {"task": "portal.jobs.tasks.reap_lost_jobs", "schedule": SWEEP_SECONDS},
     # Queued runs whose message was lost (web killed between commit and enqueue) go within REDISPATCH_AFTER + 30 s.
-    "redispatch-stalled-runs": {"task": "provisioning.tasks.redispatch_stalled_runs", "schedule": SWEEP_SECONDS},
+    "redispatch-stalled-runs": {"task": "portal.runs.tasks.redispatch_stalled_runs", "schedule": SWEEP_SECONDS},
     # A refresh-only plan of every ready environment (drift found → status "drifted", owners told).
     "check-drift": {
-        "task": "provisioning.tasks.schedule_drift_checks",
+        "task": "portal.environments.tasks.schedule_drift_checks",
         "schedule": float(LAUNCHPAD_DRIFT_INTERVAL_SECONDS),
     },
     # Warnings before the end of a lifetime; expired non-prod environments destroyed through a destroy run.
     "expire-environments": {
-        "task": "provisioning.tasks.expire_environments",
+        "task": "portal.environments.tasks.expire_environments",
         "schedule": LAUNCHPAD_EXPIRY_CHECK_SECONDS,
     },
     # Webhook deliveries whose retry is due (a worker lost with a retry in hand is caught up here).

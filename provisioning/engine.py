@@ -1,6 +1,6 @@
 """One run's Terraform work, without Django: plan (summarised), apply a saved plan, and the state store.
 
-The caller (provisioning/tasks.py) owns the database side: it passes a :class:`RunRequest`, a sink for
+The caller (portal/runs/execution.py) owns the database side: it passes a :class:`RunRequest`, a sink for
 output lines, and stores what comes back. Secrets arrive as ``TF_VAR_*`` environment values and are
 masked in every line before it reaches the sink.
 """
@@ -522,7 +522,7 @@ def ensure_state_store(
     toolchain: Toolchain,
     work_dir: Path,
     sink: LineSink,
-    name_prefix: str = "spotmusic",
+    name_prefix: str,
 ) -> StateStore:
     """The state bucket and lock table of ``region``, created by the bootstrap root the first time.
 

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from python_terraform import IsFlagged, Terraform
 
+from provisioning.aws import CONNECTION_ERRORS
 from provisioning.toolchain import Toolchain
 
 
@@ -175,6 +176,56 @@ def summarise_error(output: str) -> str:
         elif line.startswith("Error:") or line.startswith("│ Error:"):
             messages.append(line.lstrip("│ ").removeprefix("Error:").strip())
     return "; ".join(messages[:3]) or (output.strip().splitlines() or ["no output"])[-1]
+
+
+def describe_event(event: dict) -> str | None:
+    """The line a person reads for one of Terraform's -json events (its ``@message``); None when it has none."""
+    message = event.get("@message")
+    return message if isinstance(message, str) else None
+
+
+def failure_reason(error: Exception, environment: str, endpoint: str | None, lock_timeout: str) -> str:
+    """The user's sentence for a failed run or drift check of ``environment``: what happened, in a few sentences
+    (Terraform's first error, not its log), and what Launchpad does about a state or a lock left behind.
+
+    ``endpoint`` is the configured AWS endpoint (None: AWS itself), ``lock_timeout`` how long the next run waits
+    for a lock whose ID is unknown.
+    """
+    if isinstance(error, CONNECTION_ERRORS):
+        return f"AWS is unreachable: {error}. Nothing was changed; run again once AWS answers."
+    if not isinstance(error, TerraformError):
+        return str(error)
+    unreachable = error.unreachable
+    if unreachable is None and not error.errored_state and not error.lock_left_behind:
+        return str(error)
+    first = summarise_error(error.output).split("; ")[0].replace("\n", " ")
+    if unreachable is not None:
+        where, why = unreachable
+        where = where or endpoint or "AWS"
+        parts = [f"The AWS endpoint {where} is unreachable ({why}): terraform {error.command} failed."]
+    else:
+        parts = [f"terraform {error.command} failed: {first[:300]}."]
+    if error.errored_state:
+        parts.append(
+            "Terraform could not save the state to the state store: Launchpad kept it (encrypted, on this run) "
+            f"and pushes it before the next run of {environment}, so the resources created before the failure "
+            "are not lost."
+        )
+    elif error.lock_left_behind and error.command == "apply":
+        parts.append("The state itself was saved.")
+    if error.lock_left_behind and error.lock_id:
+        parts.append(
+            f"The state lock {error.lock_id} could not be released: Launchpad releases it before the next run."
+        )
+    elif error.lock_left_behind:
+        parts.append(
+            "The state lock could not be released, and Terraform could not tell its ID: the next run waits for it "
+            f"({lock_timeout}) and then names its holder; release it with `terraform force-unlock`."
+        )
+    parts.append("Run again once AWS answers." if unreachable is not None else "")
+    if unreachable is not None:
+        parts.append(f"First error: {first[:300]}")
+    return " ".join(part for part in parts if part)
 
 
 def _private_file(path: Path) -> BinaryIO:

@@ -15,6 +15,14 @@ from tests.support.emulator import REGION
 ARTIFACTS = Path(os.environ.get("LAUNCHPAD_ARTIFACTS") or Path(__file__).resolve().parents[1] / "artifacts")
 
 
+@pytest.fixture
+def work_dir(settings, tmp_path):
+    """An empty LAUNCHPAD["WORK_DIR"] of the test's own, where workspaces are left behind."""
+    settings.LAUNCHPAD = {**settings.LAUNCHPAD, "WORK_DIR": tmp_path / "work"}
+    (tmp_path / "work").mkdir()
+    return tmp_path / "work"
+
+
 @pytest.fixture(scope="session")
 def toolchain():
     """The offline Terraform toolchain (mirror + shared plugin cache), prepared once."""

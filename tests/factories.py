@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.accounts.models import ApiToken
 from portal.environments.models import Blueprint, Environment, create_environment, sync_blueprints
+from portal.jobs.models import heartbeat_timeout
 from portal.runs.models import Run
 
 _names = itertools.count(1)
@@ -48,6 +51,11 @@ def make_environment(
     )
 
 
+def stale_heartbeat():
+    """A heartbeat older than the timeout: the job's worker is taken as lost."""
+    return timezone.now() - heartbeat_timeout() - timedelta(seconds=5)
+
+
 def make_run(environment: Environment, kind: str = "apply", requested_by=None, **fields) -> Run:
     return Run.objects.create(
         environment=environment, kind=kind, requested_by=requested_by or environment.owner, **fields
@@ -65,5 +73,5 @@ def api_client(user=None, **defaults) -> APIClient:
 def record_enqueued_runs(monkeypatch) -> list[int]:
     """Replace only ``execute_run.delay`` with a recorder: the run ids it is given, in order (no broker)."""
     enqueued: list[int] = []
-    monkeypatch.setattr("provisioning.tasks.execute_run.delay", enqueued.append)
+    monkeypatch.setattr("portal.runs.tasks.execute_run.delay", enqueued.append)
     return enqueued

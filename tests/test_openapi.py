@@ -94,7 +94,7 @@ def answer_schema(schema: dict, path: str) -> dict:
 def test_account_wide_audit_runs_and_findings_match_the_schema_which_marks_their_nulls_nullable(monkeypatch):
     """An account-wide audit and its findings have no environment, a suppression may outlive its author: the API
     answers null there, and the schema must say so (schemathesis found these three fields typed string)."""
-    monkeypatch.setattr("provisioning.audit_tasks.run_live_audit.delay", lambda run_id: None)
+    monkeypatch.setattr("portal.audit.tasks.run_live_audit.delay", lambda run_id: None)
     audit(bucket(ServerSideEncryption=None))  # no Environment tag: an account-wide finding
     finding = Finding.objects.get()
     author = make_user("admin")

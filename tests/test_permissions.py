@@ -276,7 +276,7 @@ def no_aws(monkeypatch):
 
     monkeypatch.setattr("provisioning.audit.collect_live.read_roles", lambda *a, **k: Collection(regions=[]))
     monkeypatch.setattr("provisioning.audit.collect_live.read_web_acls", lambda *a, **k: Collection(regions=[]))
-    monkeypatch.setattr("provisioning.audit_tasks.run_live_audit.delay", lambda *a, **k: None)
+    monkeypatch.setattr("portal.audit.tasks.run_live_audit.delay", lambda *a, **k: None)
 
 
 def web_client(role: str):

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.activity.models import record
@@ -28,13 +29,13 @@ from portal.audit.choices import (
     Severity,
 )
 from portal.environments.models import Environment
+from portal.jobs.models import Job
+from portal.notifications.notify import notify
 from provisioning.audit.collect_live import Collection
 from provisioning.audit.rules import RULES, Rule
 from provisioning.audit.rules import Finding as RuleFinding
 
 MAX_SUPPRESSION_DAYS = 365
-# A queued or running audit older than this is taken as abandoned (no worker took it, or it died).
-AUDIT_STALE_AFTER = timedelta(hours=1)
 ACCOUNT_SCOPE = "account"
 # Resources of these kinds live in a region: an audit of other regions says nothing about them.
 REGIONAL_KINDS = {"security_group", "rds_instance", "waf_web_acl"}
@@ -44,8 +45,15 @@ class AuditError(RuntimeError):
     """The audit cannot do this now; the message says why, for the user."""
 
 
-class AuditRun(models.Model):
+class AuditRun(Job):
     """One live audit of the account, or of one environment's resources."""
+
+    queued_status, failed_status = AuditRunStatus.QUEUED, AuditRunStatus.FAILED
+    working_statuses = (AuditRunStatus.RUNNING,)
+    finished_statuses = (AuditRunStatus.SUCCEEDED, AuditRunStatus.FAILED)
+    error_class = AuditError
+    label = "audit"
+    lost_advice = "Its findings were left as they were; audit again."
 
     environment = models.ForeignKey(
         Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_runs"
@@ -66,10 +74,6 @@ class AuditRun(models.Model):
     resolved_findings = models.PositiveIntegerField(default=0)
     # Resources (or whole services) the audit could not read: their findings were left as they were.
     warnings = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -81,18 +85,9 @@ class AuditRun(models.Model):
     def scope_label(self) -> str:
         return "the whole account" if self.scope == ACCOUNT_SCOPE else self.scope
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status not in AUDIT_UNDER_WAY
-
-    def _require(self, *allowed: str, action: str) -> None:
-        if self.status not in allowed:
-            raise AuditError(f"Cannot {action} audit #{self.pk}: it is {self.get_status_display().lower()}.")
-
-    def fail(self, reason: str) -> None:
-        self._require(*AUDIT_UNDER_WAY, action="fail")
-        self.status, self.error, self.finished_at = AuditRunStatus.FAILED, reason[:4000], timezone.now()
-        self.save(update_fields=["status", "error", "finished_at"])
+    def start(self, worker: str) -> None:
+        self._require(AuditRunStatus.QUEUED, action="start")
+        self.save(update_fields=self._take(AuditRunStatus.RUNNING, worker))
 
 
 class Finding(models.Model):
@@ -168,15 +163,9 @@ class Suppression(models.Model):
 
 # --- asking for an audit -------------------------------------------------------------------------
 def audit_under_way(environment: Environment | None) -> AuditRun | None:
-    """A queued or running audit of the same scope that is not stale."""
+    """A queued or running audit of the same scope (one whose worker was lost is failed by the reaper)."""
     scope = environment.name if environment else ACCOUNT_SCOPE
-    return (
-        AuditRun.objects.filter(
-            status__in=AUDIT_UNDER_WAY, scope=scope, created_at__gte=timezone.now() - AUDIT_STALE_AFTER
-        )
-        .order_by("-created_at")
-        .first()
-    )
+    return AuditRun.objects.filter(status__in=AUDIT_UNDER_WAY, scope=scope).order_by("-created_at").first()
 
 
 def create_audit_run(environment: Environment | None, trigger: str, user=None) -> AuditRun:
@@ -192,19 +181,8 @@ def create_audit_run(environment: Environment | None, trigger: str, user=None) -
     )
 
 
-def request_audit(user, environment: Environment | None = None, request=None) -> AuditRun:
-    """An admin asks for an audit now: queue it, record who asked, and hand it to a worker after commit."""
-    from provisioning.audit_tasks import run_live_audit
-
-    with transaction.atomic():
-        run = create_audit_run(environment, AuditTrigger.ON_DEMAND, user)
-        record("audit.requested", run, actor=user, request=request, scope=run.scope)
-        transaction.on_commit(lambda: run_live_audit.delay(run.pk))
-    return run
-
-
-def claim_audit_run(audit_run_id: int) -> AuditRun | None:
-    """Take a queued audit (queued → running); None when it is not there to take."""
+def claim_audit_run(audit_run_id: int, worker: str = "") -> AuditRun | None:
+    """Take a queued audit (queued → running) for ``worker``; None when it is not there to take."""
     with transaction.atomic():
         run = (
             AuditRun.objects.select_for_update(of=("self",))
@@ -214,8 +192,7 @@ def claim_audit_run(audit_run_id: int) -> AuditRun | None:
         )
         if run is None or run.status != AuditRunStatus.QUEUED:
             return None
-        run.status, run.started_at = AuditRunStatus.RUNNING, timezone.now()
-        run.save(update_fields=["status", "started_at"])
+        run.start(worker)
     return run
 
 
@@ -316,10 +293,6 @@ def record_audit(run: AuditRun, collection: Collection, findings: list[RuleFindi
 
 def _notify_high_finding(finding: Finding) -> None:
     """Tell admins and the environment's owner (e-mail, webhooks) after commit: portal.notifications."""
-    from django.urls import reverse
-
-    from portal.notifications.models import notify
-
     notify(
         "audit.finding",
         finding.environment,

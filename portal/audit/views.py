@@ -20,7 +20,8 @@ from portal.audit.choices import SEVERITY_RANK, FindingStatus, ResourceKind, Sev
 from portal.audit.evidence import evidence_lines, missing_pointers
 from portal.audit.export import export_records, filename, records_csv
 from portal.audit.forms import AuditRequestForm, FindingFilterForm, RoleFilterForm, SuppressionForm
-from portal.audit.models import AuditError, AuditRun, Finding, release_expired_suppressions, request_audit, suppress
+from portal.audit.models import AuditError, AuditRun, Finding, release_expired_suppressions, suppress
+from portal.audit.services import request_audit
 from portal.environments.models import Environment
 from provisioning.audit.rules import RULES
 

@@ -7,6 +7,7 @@ import json
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from portal.environments import crypto
 from portal.environments.choices import (
+    CHANGEABLE_STATUSES,
     DRIFT_CHECK_UNDER_WAY,
     DRIFT_CHECKED_STATUSES,
     LIVE_STATUSES,
@@ -23,6 +25,7 @@ from portal.environments.choices import (
     EnvironmentStatus,
     Tier,
 )
+from portal.jobs.models import Job, JobEvent
 from portal.runs.choices import FINISHED_STATUSES
 from portal.text_input import shown_key, unencodable_problem
 from provisioning.blueprints import VariableValueError, check_value, list_blueprints, read_blueprint
@@ -30,8 +33,6 @@ from provisioning.blueprints import VariableValueError, check_value, list_bluepr
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{2,19}$")
 MAX_LIFETIME_HOURS = 720  # 30 days: a longer-lived environment is not a sandbox, and has no expiry at all
 DEFAULT_LIFETIME = object()  # "the blueprint's default lifetime", as opposed to None: "never expires"
-# A drift check still queued or running after this long lost its worker: it blocks nothing and is failed.
-DRIFT_CHECK_LOST_AFTER = timedelta(minutes=20)
 # Limits on what a user may give as variables (no blueprint comes near them): a hostile or mistaken request is
 # refused with one sentence instead of being stored, echoed back key by key, or handed to Terraform.
 MAX_VARIABLES = 100
@@ -186,7 +187,33 @@ class Environment(models.Model):
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
 
-    # --- status after a run ----------------------------------------------------------------
+    # --- status: every change goes through one method here, which checks the current status first ---------
+    def _require(self, *allowed: str, action: str) -> None:
+        if self.status not in allowed:
+            raise LifecycleError(f"{self.name} is {self.get_status_display().lower()}: it cannot {action}.")
+
+    def _set_status(self, status: str, *fields: str) -> None:
+        self.status = status
+        self.save(update_fields=["status", *fields, "updated_at"])
+
+    def begin_provisioning(self) -> None:
+        """An apply run starts applying: provisioning. Refused while another change is under way."""
+        self._require(*CHANGEABLE_STATUSES, action="begin an apply")
+        self._set_status(EnvironmentStatus.PROVISIONING)
+
+    def begin_destroying(self) -> None:
+        """A destroy run starts applying: destroying. Refused while another change is under way, or once
+        destroyed."""
+        self._require(*(s for s in CHANGEABLE_STATUSES if s != EnvironmentStatus.DESTROYED), action="begin a destroy")
+        self._set_status(EnvironmentStatus.DESTROYING)
+
+    def drift_checked(self, drifted: bool) -> None:
+        """A drift check found the environment drifted, or as Terraform left it (ready again)."""
+        self._require(*DRIFT_CHECKED_STATUSES, action="take a drift check's result")
+        status = EnvironmentStatus.DRIFTED if drifted else EnvironmentStatus.READY
+        if self.status != status:
+            self._set_status(status)
+
     def applied(self, outputs: dict, holds_resources: bool) -> None:
         """An apply run succeeded, changes or not: the environment is what the state holds, with its outputs.
 
@@ -195,10 +222,8 @@ class Environment(models.Model):
         """
         if self.status == EnvironmentStatus.DESTROYING:
             raise LifecycleError(f"{self.name} is being destroyed: an apply cannot settle it meanwhile.")
-        if holds_resources:
-            self.status = EnvironmentStatus.READY
         self.outputs = outputs
-        self.save(update_fields=["status", "outputs", "updated_at"])
+        self._set_status(EnvironmentStatus.READY if holds_resources else self.status, "outputs")
 
     def destroyed(self) -> bool:
         """A destroy run succeeded (or found nothing to destroy): nothing of the environment is left.
@@ -207,15 +232,14 @@ class Environment(models.Model):
         """
         if self.status == EnvironmentStatus.DESTROYED:
             return False
-        self.status, self.outputs, self.destroyed_at = EnvironmentStatus.DESTROYED, {}, timezone.now()
-        self.save(update_fields=["status", "outputs", "destroyed_at", "updated_at"])
+        self.outputs, self.destroyed_at = {}, timezone.now()
+        self._set_status(EnvironmentStatus.DESTROYED, "outputs", "destroyed_at")
         return True
 
     def run_failed(self) -> None:
         """A run failed: failed if the run was changing the environment; as it was if it had not begun to."""
         if self.status in (EnvironmentStatus.PROVISIONING, EnvironmentStatus.DESTROYING):
-            self.status = EnvironmentStatus.FAILED
-            self.save(update_fields=["status", "updated_at"])
+            self._set_status(EnvironmentStatus.FAILED)
 
     # --- lifetime --------------------------------------------------------------------------
     def has_expired(self, moment: datetime | None = None) -> bool:
@@ -260,10 +284,11 @@ class Environment(models.Model):
     def last_drift_check(self) -> DriftCheck | None:
         return self.drift_checks.order_by("-created_at", "-id").first()
 
-    def request_drift_check(self, user=None, request=None) -> DriftCheck:
-        """Queue a drift check (a refresh-only plan; it never applies), run by a worker after commit."""
+    def new_drift_check(self, user=None, request=None) -> DriftCheck:
+        """A queued drift check (a refresh-only plan; it never applies), recorded; refused with the reason when
+        the environment is not applied, a run or a check is under way. The caller sends it to a worker
+        (portal.environments.services.request_drift_check)."""
         from portal.activity.models import record
-        from provisioning.tasks import check_drift
 
         if self.status not in DRIFT_CHECKED_STATUSES:
             raise LifecycleError(
@@ -275,20 +300,28 @@ class Environment(models.Model):
             raise LifecycleError(
                 f"{busy.kind.capitalize()} run #{busy.pk} of {self.name} is under way: check drift after it ends."
             )
-        under_way = self.drift_checks.filter(
-            status__in=DRIFT_CHECK_UNDER_WAY, created_at__gte=timezone.now() - DRIFT_CHECK_LOST_AFTER
-        ).first()
+        # A check whose worker was lost is failed by the reaper (portal.jobs.tasks): under way is under way.
+        under_way = self.drift_checks.filter(status__in=DRIFT_CHECK_UNDER_WAY).first()
         if under_way is not None:
             raise LifecycleError(f"Drift check #{under_way.pk} of {self.name} is already under way.")
         with transaction.atomic():
             check = DriftCheck.objects.create(environment=self, requested_by=user)
             record("drift_check.requested", check, actor=user, request=request, environment=self.name)
-            transaction.on_commit(lambda: check_drift.delay(check.pk))
         return check
 
 
-class DriftCheck(models.Model):
-    """One drift check of an environment: a refresh-only plan, what it found, who or what asked for it."""
+class DriftCheck(Job):
+    """One drift check of an environment: a refresh-only plan, what it found, who or what asked for it.
+
+    Its output (Terraform's, secrets masked) is its events, in order, as a run's.
+    """
+
+    queued_status, failed_status = DriftCheckStatus.QUEUED, DriftCheckStatus.FAILED
+    working_statuses = (DriftCheckStatus.RUNNING,)
+    finished_statuses = (DriftCheckStatus.CLEAN, DriftCheckStatus.DRIFTED, DriftCheckStatus.FAILED)
+    error_class = LifecycleError
+    label = "drift check"
+    lost_advice = "The next scheduled check runs again."
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="drift_checks")
     status = models.CharField(max_length=10, choices=DriftCheckStatus.choices, default=DriftCheckStatus.QUEUED)
@@ -301,12 +334,6 @@ class DriftCheck(models.Model):
     reported_by_terraform = models.PositiveIntegerField(
         default=0, help_text="Objects Terraform listed as changed, before representation noise was left out."
     )
-    error = models.TextField(blank=True)
-    log = models.TextField(blank=True, help_text="Terraform's output, secrets masked.")
-    worker = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -315,36 +342,36 @@ class DriftCheck(models.Model):
         return f"drift check #{self.pk} of {self.environment.name}"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status not in DRIFT_CHECK_UNDER_WAY
-
-    @property
     def attribute_count(self) -> int:
         return sum(len(resource["attributes"]) for resource in self.resources)
 
-    def _require(self, *allowed: str, action: str) -> None:
-        if self.status not in allowed:
-            raise LifecycleError(f"Cannot {action} drift check #{self.pk}: it is {self.get_status_display().lower()}.")
+    @cached_property
+    def output(self) -> str:
+        """Terraform's output, secrets masked: the messages of its events, one a line."""
+        return "\n".join(self.events.values_list("message", flat=True))
 
     def start(self, worker: str) -> None:
         self._require(DriftCheckStatus.QUEUED, action="start")
-        self.status, self.worker, self.started_at = DriftCheckStatus.RUNNING, worker, timezone.now()
-        self.save(update_fields=["status", "worker", "started_at"])
+        self.save(update_fields=self._take(DriftCheckStatus.RUNNING, worker))
 
-    def finish(self, resources: list[dict], reported_by_terraform: int, log: str) -> None:
+    def finish(self, resources: list[dict], reported_by_terraform: int) -> None:
         """Record what the refresh-only plan found: drifted when any resource is left after the noise."""
         self._require(DriftCheckStatus.RUNNING, action="finish")
         self.status = DriftCheckStatus.DRIFTED if resources else DriftCheckStatus.CLEAN
-        self.resources, self.reported_by_terraform, self.log = resources, reported_by_terraform, log
+        self.resources, self.reported_by_terraform = resources, reported_by_terraform
         self.finished_at = timezone.now()
-        self.save(update_fields=["status", "resources", "reported_by_terraform", "log", "finished_at"])
+        self.save(update_fields=["status", "resources", "reported_by_terraform", "finished_at"])
 
-    def fail(self, reason: str, log: str = "") -> None:
-        if self.is_finished:
-            raise LifecycleError(f"Drift check #{self.pk} already {self.status}.")
-        self.status, self.error, self.finished_at = DriftCheckStatus.FAILED, reason[:4000], timezone.now()
-        self.log = log or self.log
-        self.save(update_fields=["status", "error", "log", "finished_at"])
+
+class DriftCheckEvent(JobEvent):
+    """One line of a drift check's output."""
+
+    job_field = "drift_check"
+    drift_check = models.ForeignKey(DriftCheck, on_delete=models.CASCADE, related_name="events")
+
+    class Meta:
+        ordering = ["drift_check", "seq"]
+        constraints = [models.UniqueConstraint(fields=["drift_check", "seq"], name="drift_check_event_seq_unique")]
 
 
 def validate_environment(

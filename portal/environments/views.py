@@ -18,9 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal.activity.models import record
 from portal.environments.forms import DestroyConfirmationForm, EnvironmentFilterForm, EnvironmentForm, ExtendForm
 from portal.environments.models import Blueprint, Environment, LifecycleError, create_environment
+from portal.environments.services import request_drift_check
 from portal.permissions import can_change_environment
 from portal.runs.choices import FINISHED_STATUSES, RunKind, RunStatus
-from portal.runs.models import Run, TransitionError, request_run
+from portal.runs.models import Run, TransitionError
+from portal.runs.services import request_run
 
 PAGE_SIZE = 50
 
@@ -225,7 +227,7 @@ def environment_check_drift(request, name: str):
     """The "Check drift now" button: a refresh-only plan, queued; its result appears on the page."""
     environment = _changeable(request, name)
     try:
-        environment.request_drift_check(request.user, request)
+        request_drift_check(environment, request.user, request)
     except LifecycleError as error:
         messages.error(request, str(error))
     else:

@@ -23,9 +23,3 @@ ACTIVE_STATUSES = (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL, RunStatus.APP
 # A run a worker is executing right now (it must keep its heartbeat fresh).
 WORKING_STATUSES = (RunStatus.RUNNING, RunStatus.APPLYING)
 FINISHED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.REJECTED)
-
-
-class EventStream(models.TextChoices):
-    STDOUT = "stdout", "Terraform output"
-    STDERR = "stderr", "Terraform errors"
-    LAUNCHPAD = "launchpad", "Launchpad"

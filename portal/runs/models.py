@@ -6,12 +6,13 @@ Every status change goes through one method here, which checks the current statu
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
-from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment
-from portal.runs.choices import ACTIVE_STATUSES, FINISHED_STATUSES, EventStream, RunKind, RunStatus
+from portal.jobs.choices import EventStream
+from portal.jobs.models import Job, JobEvent
+from portal.runs.choices import ACTIVE_STATUSES, FINISHED_STATUSES, WORKING_STATUSES, RunKind, RunStatus
 
 
 class TransitionError(RuntimeError):
@@ -24,7 +25,15 @@ HIGH_FINDINGS_NEED_JUSTIFICATION = (
 )
 
 
-class Run(models.Model):
+class Run(Job):
+    queued_status, failed_status = RunStatus.QUEUED, RunStatus.FAILED
+    working_statuses, finished_statuses = WORKING_STATUSES, FINISHED_STATUSES
+    error_class = TransitionError
+    label = "run"
+    lost_advice = "Terraform's state lock is released when its process ends; plan again to converge."
+    # A queued run whose message was lost is sent again (redispatch_stalled_runs), never failed for waiting.
+    fails_untaken = False
+
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=10, choices=RunKind.choices)
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
@@ -44,18 +53,12 @@ class Run(models.Model):
     has_changes = models.BooleanField(null=True)
     # The saved plan, Fernet-encrypted (it holds variable values): any worker can apply it.
     encrypted_plan = models.BinaryField(null=True, blank=True, editable=False)
-    error = models.TextField(blank=True)
     # Left by a run that lost AWS mid-way, for the next run of the environment (provisioning.engine.recover_state):
     # the state Terraform could not save to the state store, Fernet-encrypted (it holds secrets; never shown),
     # and the ID of the state lock it could not release.
     encrypted_kept_state = models.BinaryField(null=True, blank=True, editable=False)
     unreleased_lock_id = models.CharField(max_length=100, blank=True)
     cancel_requested = models.BooleanField(default=False)
-    worker = models.CharField(max_length=200, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -65,10 +68,6 @@ class Run(models.Model):
         return f"{self.kind} #{self.pk} of {self.environment.name}"
 
     # --- reading ---------------------------------------------------------------------------
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED_STATUSES
-
     @property
     def approved(self) -> bool:
         return self.approved_at is not None
@@ -96,21 +95,15 @@ class Run(models.Model):
         return RunEvent.append(self, [(stream, message, data)])[0]
 
     # --- transitions -----------------------------------------------------------------------
-    def _require(self, *allowed: str, action: str) -> None:
-        if self.status not in allowed:
-            raise TransitionError(f"Cannot {action} run #{self.pk}: it is {self.get_status_display().lower()}.")
-
     def _save(self, *fields: str) -> None:
         self.save(update_fields=list(fields))
 
     def start(self, worker: str) -> None:
         """A worker takes the run (queued → planning, or approved → applying)."""
         self._require(RunStatus.QUEUED, action="start")
-        now = timezone.now()
-        self.status = RunStatus.APPLYING if self.approved and self.encrypted_plan else RunStatus.RUNNING
-        self.worker, self.heartbeat_at = worker, now
-        self.started_at = self.started_at or now
-        self._save("status", "worker", "heartbeat_at", "started_at")
+        self._save(
+            *self._take(RunStatus.APPLYING if self.approved and self.encrypted_plan else RunStatus.RUNNING, worker)
+        )
 
     def planned(
         self,
@@ -189,10 +182,17 @@ class Run(models.Model):
 
     def fail(self, reason: str) -> None:
         """Any unfinished run can fail; the reason is kept for the user."""
-        if self.is_finished:
-            raise TransitionError(f"Run #{self.pk} already {self.status}.")
-        self.status, self.error, self.encrypted_plan = RunStatus.FAILED, reason[:4000], None
-        self._finish("error", "encrypted_plan")
+        fields = self._fail(reason)
+        self.encrypted_plan = None
+        self._save(*fields, "encrypted_plan")
+
+    def fail_lost(self) -> str:
+        """Its worker was lost: failed, with the reason in its log too, and its environment failed if it was
+        changing it."""
+        reason = super().fail_lost()
+        self.log(reason)
+        self.environment.run_failed()
+        return reason
 
     def keep_left_state(self, encrypted_state: bytes | None, lock_id: str) -> None:
         """Keep what this failed run left in AWS's stead: its state (encrypted) and the lock it still holds."""
@@ -218,35 +218,15 @@ class Run(models.Model):
         self._save("status", "finished_at", *fields)
 
 
-class RunEvent(models.Model):
+class RunEvent(JobEvent):
     """One line of a run's output (Terraform's -json events keep their structure in ``data``)."""
 
+    job_field = "run"
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
-    seq = models.PositiveIntegerField()
-    stream = models.CharField(max_length=10, choices=EventStream.choices)
-    message = models.TextField()
-    data = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["run", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="run_event_seq_unique")]
-
-    def __str__(self) -> str:
-        return f"#{self.seq} {self.message[:60]}"
-
-    @classmethod
-    def append(cls, run: Run, lines: list[tuple[str, str, dict | None]]) -> list[RunEvent]:
-        """Append ``lines`` (stream, message, data) after the run's last event, in order."""
-        with transaction.atomic():
-            # Lock the run row so concurrent appenders take turns on the sequence.
-            Run.objects.select_for_update().filter(pk=run.pk).first()
-            last = cls.objects.filter(run=run).aggregate(models.Max("seq"))["seq__max"] or 0
-            events = [
-                cls(run=run, seq=last + index, stream=stream, message=message, data=data)
-                for index, (stream, message, data) in enumerate(lines, start=1)
-            ]
-            return cls.objects.bulk_create(events)
 
 
 def runs_with_left_state(environment: Environment) -> list[Run]:
@@ -267,67 +247,3 @@ def next_queued_run(environment: Environment) -> Run | None:
         queued.filter(approved_at__isnull=False).order_by("approved_at").first()
         or queued.order_by("created_at", "id").first()
     )
-
-
-def environment_status_for(run: Run) -> str:
-    """What the environment is while ``run`` applies."""
-    return EnvironmentStatus.DESTROYING if run.kind == RunKind.DESTROY else EnvironmentStatus.PROVISIONING
-
-
-def request_run(environment: Environment, kind: str, user, request=None) -> Run:
-    """Queue a run of ``kind`` for ``environment``, record who asked, and dispatch it after commit."""
-    from portal.activity.models import record
-    from provisioning.tasks import dispatch_on_commit
-
-    if kind not in RunKind.values:
-        raise TransitionError(f"{kind!r} is not a run kind: use plan, apply or destroy.")
-    if kind == RunKind.DESTROY and environment.status == EnvironmentStatus.DESTROYED:
-        raise TransitionError(f"{environment.name} is already destroyed.")
-    with transaction.atomic():
-        run = Run.objects.create(environment=environment, kind=kind, requested_by=user)
-        run.log(f"{kind.capitalize()} requested by {user.get_username() if user else 'launchpad'}.")
-        record(f"run.{kind}.requested", run, actor=user, request=request, environment=environment.name)
-        dispatch_on_commit(environment.pk)
-    return run
-
-
-def review_run(run_id: int, user, approve: bool, comment: str = "", request=None) -> Run:
-    """Approve or reject a run awaiting approval, log and record it, and dispatch what comes next.
-
-    The run's own transition checks who may decide; a refusal raises TransitionError and writes nothing.
-    """
-    from portal.activity.models import record
-    from provisioning.tasks import dispatch_on_commit
-
-    with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("environment").get(pk=run_id)
-        if approve:
-            run.approve(user, comment)
-        else:
-            run.reject(user, comment)
-        run.log(
-            f"{'Approved' if approve else 'Rejected'} by {user.get_username()}." + (f" {comment}" if comment else "")
-        )
-        record(
-            "run.approved" if approve else "run.rejected",
-            run,
-            actor=user,
-            request=request,
-            comment=comment,
-            **run.overridden_findings_record(approve),
-        )
-        dispatch_on_commit(run.environment_id)
-    return run
-
-
-def cancel_run(run_id: int, user, request=None) -> Run:
-    """Cancel a run (a planning one is interrupted by its worker), record it and dispatch the next."""
-    from portal.activity.models import record
-    from provisioning.tasks import dispatch_on_commit
-
-    with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("environment").get(pk=run_id)
-        run.cancel()
-        record("run.cancelled", run, actor=user, request=request)
-        dispatch_on_commit(run.environment_id)
-    return run

@@ -14,7 +14,8 @@ from portal.audit.evidence import evidence_lines
 from portal.permissions import can_change_environment
 from portal.runs.choices import RunKind, RunStatus
 from portal.runs.forms import ReviewForm
-from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, TransitionError, cancel_run, review_run
+from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, TransitionError
+from portal.runs.services import cancel_run, review_run
 from provisioning.audit.rules import RULES
 
 # Lines sent per poll of the log: a long log arrives in a few polls instead of one huge response.

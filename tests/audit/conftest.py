@@ -13,7 +13,7 @@ _suffixes = itertools.count(1)
 def enqueued_audits(monkeypatch):
     """The audit run ids given to ``run_live_audit.delay``, which alone is replaced by a recorder (no broker)."""
     enqueued: list[int] = []
-    monkeypatch.setattr("provisioning.audit_tasks.run_live_audit.delay", enqueued.append)
+    monkeypatch.setattr("portal.audit.tasks.run_live_audit.delay", enqueued.append)
     return enqueued
 
 

@@ -92,7 +92,9 @@ def blueprint_workspace(
 ) -> tuple[Workspace, TerraformRunner]:
     """A new environment of ``blueprint``, rendered and initialised as Launchpad does it for runs."""
     environment = environment or f"audit-{blueprint}"
-    store = engine.ensure_state_store(REGION, endpoint, toolchain, work_dir, lambda stream, line: None)
+    store = engine.ensure_state_store(
+        REGION, endpoint, toolchain, work_dir, lambda stream, line: None, name_prefix="spotmusic"
+    )
     backend = BackendConfig(
         bucket=store.bucket,
         key=f"environments/{environment}.tfstate",

@@ -7,9 +7,19 @@ import pytest
 from django.test import Client
 
 from portal.activity.models import ActivityEntry
+from portal.jobs.heartbeat import Heartbeat
+from portal.jobs.output import EventWriter
+from portal.runs import execution
+from portal.runs.approval import approval_reasons
 from portal.runs.choices import RunStatus
-from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, HIGH_FINDINGS_NEED_JUSTIFICATION, Run, TransitionError
-from provisioning import engine, tasks
+from portal.runs.models import (
+    HIGH_FINDINGS_NEED_ADMIN,
+    HIGH_FINDINGS_NEED_JUSTIFICATION,
+    Run,
+    RunEvent,
+    TransitionError,
+)
+from provisioning import engine
 from provisioning.audit import plan_approval_reasons
 from tests.audit.plans import load
 from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs
@@ -37,11 +47,11 @@ def planned_outcome(plan: dict) -> engine.PlanOutcome:
 
 def plan_phase(run: Run, plan: dict, monkeypatch) -> Run:
     """The worker's plan phase, Terraform's part standing in for ``plan`` (a real plan's JSON)."""
-    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "STATE_BUCKET", "state")
-    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "LOCK_TABLE", "lock")
-    monkeypatch.setattr(tasks.engine, "plan", lambda *args, **kwargs: planned_outcome(plan))
-    with tasks.EventWriter(run) as writer:
-        tasks._plan_phase(run, writer, tasks.Heartbeat(run), chain=None)
+    monkeypatch.setitem(execution.settings.LAUNCHPAD, "STATE_BUCKET", "state")
+    monkeypatch.setitem(execution.settings.LAUNCHPAD, "LOCK_TABLE", "lock")
+    monkeypatch.setattr(execution.engine, "plan", lambda *args, **kwargs: planned_outcome(plan))
+    with EventWriter(run, RunEvent.append) as writer:
+        execution._plan_phase(run, writer, Heartbeat(run, cancellable=True), chain=None)
     run.refresh_from_db()
     return run
 
@@ -77,7 +87,9 @@ def test_a_plan_with_a_bad_policy_waits_for_approval_even_in_dev(environment, mo
 
 
 def test_a_plan_of_our_blueprint_applies_at_once_in_dev(environment, monkeypatch):
-    monkeypatch.setattr(tasks, "_apply_phase", lambda run, *args, **kwargs: None)  # Terraform's apply is not the point
+    monkeypatch.setattr(
+        execution, "_apply_phase", lambda run, *args, **kwargs: None
+    )  # Terraform's apply is not the point
 
     run = plan_phase(make_run(environment, kind="apply", status="running"), load("sandbox"), monkeypatch)
 
@@ -89,14 +101,14 @@ def test_findings_below_high_do_not_stop_the_apply(environment):
     findings, _ = engine.audit_plan(load("insecure"))
     medium = [finding for finding in findings if finding["severity"] != "high"]
 
-    assert tasks.approval_reasons(make_run(environment), {"stateful_losses": []}, medium) == []
+    assert approval_reasons(make_run(environment), {"stateful_losses": []}, medium) == []
 
 
 def test_a_plan_the_check_cannot_read_waits_for_a_person(environment):
     findings, error = engine.audit_plan({"planned_values": "not a plan"})
 
     assert findings == [] and error
-    reasons = tasks.approval_reasons(make_run(environment), {"stateful_losses": []}, findings, error)
+    reasons = approval_reasons(make_run(environment), {"stateful_losses": []}, findings, error)
     assert reasons and "could not read the plan" in reasons[0]
 
 

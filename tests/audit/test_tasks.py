@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 
+from portal.audit import tasks as audit_tasks
 from portal.audit.choices import AuditRunStatus, AuditTrigger, FindingStatus
-from portal.audit.models import AuditRun, Finding, create_audit_run, request_audit
-from provisioning import audit_tasks
+from portal.audit.models import AuditRun, Finding, create_audit_run
+from portal.audit.services import request_audit
 from provisioning.aws import client
 from tests.factories import make_environment, make_user
+from tests.support.worker import tasks_a_worker_discovers
 
 pytestmark = pytest.mark.django_db
 
-REPO = Path(__file__).resolve().parents[2]
 _numbers = itertools.count(1)
 SSH_FROM_ANYWHERE = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
 
@@ -119,22 +117,8 @@ def test_an_audit_already_taken_is_not_run_twice(monkeypatch):
 
 def test_beat_audits_the_account_daily_and_a_worker_discovers_the_tasks():
     schedule = settings.CELERY_BEAT_SCHEDULE["audit-account"]
-    assert schedule["task"] == audit_tasks.run_scheduled_audit.name == "provisioning.audit_tasks.run_scheduled_audit"
+    assert schedule["task"] == audit_tasks.run_scheduled_audit.name == "portal.audit.tasks.run_scheduled_audit"
     assert schedule["schedule"] == float(os.environ.get("LAUNCHPAD_AUDIT_SCHEDULE_SECONDS", "86400"))
 
     # A fresh interpreter, as a worker starts: the tasks come from autodiscovery alone.
-    discovered = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from portal.celery import app; "
-            "app.loader.import_default_modules(); print('\\n'.join(app.tasks))",
-        ],
-        cwd=REPO,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.test_settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert discovered.returncode == 0, discovered.stderr
-    assert {audit_tasks.run_live_audit.name, audit_tasks.run_scheduled_audit.name} <= set(discovered.stdout.split())
+    assert {audit_tasks.run_live_audit.name, audit_tasks.run_scheduled_audit.name} <= tasks_a_worker_discovers()

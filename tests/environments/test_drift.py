@@ -15,8 +15,12 @@ from django.utils import timezone
 
 from portal.activity.models import ActivityEntry
 from portal.environments.models import DriftCheck, Environment
+from portal.environments.services import request_drift_check
+from portal.environments.tasks import check_drift, schedule_drift_checks
+from portal.jobs.tasks import reap_lost_jobs
 from portal.runs.models import Run
-from provisioning import engine, tasks
+from portal.runs.tasks import execute_run
+from provisioning import engine
 from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs
 
 # --- the comparison (no Django, no Terraform) ----------------------------------------------------
@@ -210,7 +214,7 @@ def queued_checks(monkeypatch) -> list[int]:
     """The drift check ids given to ``check_drift.delay`` (no broker); runs are recorded the same way."""
     record_enqueued_runs(monkeypatch)
     queued: list[int] = []
-    monkeypatch.setattr("provisioning.tasks.check_drift.delay", queued.append)
+    monkeypatch.setattr("portal.environments.tasks.check_drift.delay", queued.append)
     return queued
 
 
@@ -272,7 +276,7 @@ def test_the_schedule_checks_ready_and_drifted_environments_with_no_run_under_wa
     DriftCheck.objects.create(environment=recent, status="clean")
     make_environment(name="sched-new")
 
-    with_checks = tasks.schedule_drift_checks()
+    with_checks = schedule_drift_checks()
 
     assert with_checks == 2
     assert set(DriftCheck.objects.filter(status="queued").values_list("environment__name", flat=True)) == {
@@ -282,12 +286,14 @@ def test_the_schedule_checks_ready_and_drifted_environments_with_no_run_under_wa
 
 
 @pytest.mark.django_db
-def test_a_check_whose_worker_was_lost_is_failed_by_the_schedule(queued_checks):
+def test_a_check_whose_worker_was_lost_is_failed_by_the_reaper(queued_checks):
     environment = ready_environment(name="lost-check")
-    check = DriftCheck.objects.create(environment=environment, status="running", started_at=timezone.now())
-    DriftCheck.objects.filter(pk=check.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    check = DriftCheck.objects.create(
+        environment=environment, status="running", started_at=an_hour_ago, heartbeat_at=an_hour_ago
+    )
 
-    tasks.schedule_drift_checks()
+    reap_lost_jobs()
 
     check.refresh_from_db()
     assert check.status == "failed" and "lost" in check.error
@@ -355,14 +361,14 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
 
     def run(kind: str) -> Run:
         queued = Run.objects.create(environment=environment, kind=kind, requested_by=owner)
-        tasks.execute_run(queued.pk)
+        execute_run(queued.pk)
         queued.refresh_from_db()
         assert queued.status == "succeeded", queued.error
         return queued
 
     def check() -> DriftCheck:
-        requested = Environment.objects.get(pk=environment.pk).request_drift_check(owner)
-        tasks.check_drift(requested.pk)
+        requested = request_drift_check(Environment.objects.get(pk=environment.pk), owner)
+        check_drift(requested.pk)
         requested.refresh_from_db()
         assert requested.status in ("clean", "drifted"), requested.error
         return requested
@@ -419,8 +425,8 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
 
     # Leave the emulator as it was: destroying the sandbox's data waits for an approver.
     destroy = Run.objects.create(environment=environment, kind="destroy", requested_by=owner)
-    tasks.execute_run(destroy.pk)
+    execute_run(destroy.pk)
     destroy.refresh_from_db()
     destroy.approve(make_user("approver"))
-    tasks.execute_run(destroy.pk)
+    execute_run(destroy.pk)
     assert Environment.objects.get(pk=environment.pk).status == "destroyed"

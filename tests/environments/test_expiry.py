@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from portal.activity.models import ActivityEntry
 from portal.environments.models import Environment
+from portal.environments.tasks import expire_environments
 from portal.notifications.models import Delivery
+from portal.runs.approval import approval_reasons
 from portal.runs.models import Run
-from provisioning import tasks
 from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs
 from tests.notifications.receiver import Receiver
 from tests.support.stack import wait_for
@@ -214,9 +215,9 @@ def test_the_owner_is_warned_once_before_the_lifetime_ends(django_capture_on_com
     later = expiring(48, name="ending-later")
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = tasks.expire_environments()
+        first = expire_environments()
     with django_capture_on_commit_callbacks(execute=True):
-        second = tasks.expire_environments()
+        second = expire_environments()
 
     assert first == {"warned": 1, "destroying": 0} and second == {"warned": 0, "destroying": 0}
     assert [message.to for message in mail.outbox] == [["warned-owner@spotmusic.invalid"]]
@@ -231,8 +232,8 @@ def test_the_owner_is_warned_once_before_the_lifetime_ends(django_capture_on_com
 def test_an_expired_environment_gets_one_destroy_run_requested_by_launchpad():
     environment = expiring(-0.1, name="expired")
 
-    tasks.expire_environments()
-    tasks.expire_environments()
+    expire_environments()
+    expire_environments()
 
     [run] = Run.objects.filter(environment=environment)
     assert run.kind == "destroy" and run.requested_by is None
@@ -247,17 +248,17 @@ def test_an_expired_environment_gets_one_destroy_run_requested_by_launchpad():
 def test_prod_environments_are_never_destroyed_by_expiry():
     environment = expiring(-1, name="prod-kept", tier="prod")
 
-    assert tasks.expire_environments() == {"warned": 0, "destroying": 0}
+    assert expire_environments() == {"warned": 0, "destroying": 0}
     assert not Run.objects.filter(environment=environment).exists()
 
 
 @pytest.mark.django_db
 def test_launchpads_destroy_of_an_expired_sandbox_needs_no_approver_and_the_logs_say_why():
     environment = expiring(-0.1, name="pre-approved")
-    tasks.expire_environments()
+    expire_environments()
     run = Run.objects.select_related("environment").get(environment=environment)
 
-    reasons = tasks.approval_reasons(run, STATEFUL_DESTROY)
+    reasons = approval_reasons(run, STATEFUL_DESTROY)
 
     assert reasons == []
     assert "Pre-approved by Launchpad" in run.events.last().message
@@ -269,19 +270,19 @@ def test_a_destroy_someone_asks_for_still_waits_for_an_approver_even_once_expire
     environment = expiring(-0.1, name="asked-by-hand")
     run = make_run(environment, kind="destroy")
 
-    assert tasks.approval_reasons(run, STATEFUL_DESTROY) != []
+    assert approval_reasons(run, STATEFUL_DESTROY) != []
 
 
 @pytest.mark.django_db
 def test_cancelling_launchpads_destroy_keeps_the_environment_until_its_owner_extends_it():
     environment = expiring(-0.1, name="rescued")
-    tasks.expire_environments()
+    expire_environments()
     run = Run.objects.get(environment=environment)
     owner = api_client(environment.owner)
 
     refused = owner.post(f"{ENVIRONMENTS}rescued/extend/", {"hours": 24}, format="json")
     run.cancel()
-    tasks.expire_environments()
+    expire_environments()
     extended = owner.post(f"{ENVIRONMENTS}rescued/extend/", {"hours": 24}, format="json")
 
     assert refused.status_code == 400 and "cancel that run first" in refused.json()["detail"]

@@ -24,9 +24,10 @@ from django.core.management import call_command
 
 from portal.environments.models import Environment
 from portal.runs.choices import ACTIVE_STATUSES, FINISHED_STATUSES
-from portal.runs.models import Run, RunEvent, request_run
+from portal.runs.models import Run, RunEvent
+from portal.runs.services import request_run
+from portal.runs.tasks import execute_run
 from provisioning import aws
-from provisioning.tasks import execute_run
 from tests.conftest import ARTIFACTS
 from tests.factories import make_user, token_for
 from tests.support.inventory import leftovers
@@ -223,7 +224,7 @@ def test_the_web_killed_mid_apply_loses_nothing_and_the_run_goes_on_in_the_worke
 
 def test_a_run_whose_message_was_lost_after_the_commit_is_dispatched_again_by_beat(ready, people, monkeypatch):
     # The web's own code path, killed between its commit and the enqueue: the run and its event, no message.
-    monkeypatch.setattr("provisioning.tasks.dispatch_on_commit", lambda environment_id: None)
+    monkeypatch.setattr("portal.runs.services.dispatch_on_commit", lambda environment_id: None)
     run = request_run(ready, "plan", people.owner)
     monkeypatch.undo()
     assert run_status(run.pk) == "queued"

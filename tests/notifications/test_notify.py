@@ -8,9 +8,11 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
-from portal.notifications.models import Delivery, NotificationPreference, Webhook, notify
-from portal.runs.models import Run
-from provisioning import tasks
+from portal.jobs.output import EventWriter
+from portal.notifications.models import Delivery, NotificationPreference, Webhook
+from portal.notifications.notify import notify
+from portal.runs import execution
+from portal.runs.models import Run, RunEvent
 from tests.factories import make_environment, make_run, make_user, record_enqueued_runs
 
 pytestmark = pytest.mark.django_db
@@ -140,10 +142,10 @@ def test_a_failed_run_tells_its_owner_through_the_task(
     owner = person(name="failing")
     environment = make_environment(owner=owner, name="fails")
     run = make_run(environment, kind="apply", status="running")
-    writer = tasks.EventWriter(Run.objects.select_related("environment").get(pk=run.pk))
+    writer = EventWriter(Run.objects.select_related("environment").get(pk=run.pk), RunEvent.append)
 
     with django_capture_on_commit_callbacks(execute=True):
-        tasks._record_failure(writer.run, writer, "terraform plan failed (exit 1): Invalid value")
+        execution._record_failure(writer.job, writer, "terraform plan failed (exit 1): Invalid value")
     writer.flush()
 
     assert [message.subject for message in mail.outbox] == [f"[Launchpad] Apply run #{run.pk} of fails failed"]

@@ -67,6 +67,8 @@ def test_the_bootstrap_root_gets_the_bound_too(monkeypatch, tmp_path):
 
     monkeypatch.setattr(engine, "render_workspace", render)
     with pytest.raises(Rendered):
-        engine.ensure_state_store("eu-west-1", "http://127.0.0.1:1", None, tmp_path, lambda *line: None)
+        engine.ensure_state_store(
+            "eu-west-1", "http://127.0.0.1:1", None, tmp_path, lambda *line: None, name_prefix="x"
+        )
 
     assert rendered["aws_max_retries"] == 4

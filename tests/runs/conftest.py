@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 
-from provisioning import tasks
+from portal.jobs import heartbeat, output
+from provisioning import engine, toolchain
 from tests.factories import record_enqueued_runs
 
 
@@ -23,13 +25,13 @@ def worker(monkeypatch, tmp_path):
 
     Returns the calls of engine.recover_state, which stands in: ``("recover", left)`` each.
     """
-    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "STATE_BUCKET", "state")
-    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "LOCK_TABLE", "lock")
-    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "WORK_DIR", tmp_path)
-    monkeypatch.setattr(tasks.toolchain, "prepare", lambda: None)
+    monkeypatch.setitem(settings.LAUNCHPAD, "STATE_BUCKET", "state")
+    monkeypatch.setitem(settings.LAUNCHPAD, "LOCK_TABLE", "lock")
+    monkeypatch.setitem(settings.LAUNCHPAD, "WORK_DIR", tmp_path)
+    monkeypatch.setattr(toolchain, "prepare", lambda: None)
     # Events are written by the task's own thread at the end, not by the writer's thread mid-test.
-    monkeypatch.setattr(tasks, "FLUSH_SECONDS", 3600)
-    monkeypatch.setattr(tasks, "HEARTBEAT_SECONDS", 3600)
+    monkeypatch.setattr(output, "FLUSH_SECONDS", 3600)
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 3600)
     calls: list[tuple] = []
-    monkeypatch.setattr(tasks.engine, "recover_state", lambda request, left, *args: calls.append(("recover", left)))
+    monkeypatch.setattr(engine, "recover_state", lambda request, left, *args: calls.append(("recover", left)))
     return calls

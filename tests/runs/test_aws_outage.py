@@ -10,12 +10,17 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
+from django.conf import settings
 
 from portal.activity.models import ActivityEntry
 from portal.environments import crypto
 from portal.environments.choices import EnvironmentStatus
+from portal.environments.services import request_drift_check
+from portal.environments.tasks import check_drift
+from portal.runs.execution import terraform_request
 from portal.runs.models import Run
-from provisioning import engine, tasks
+from portal.runs.tasks import execute_run
+from provisioning import engine
 from provisioning.terraform import TerraformError
 from tests.factories import api_client, make_environment, make_run
 
@@ -39,12 +44,12 @@ def planned(has_changes: bool = True) -> engine.PlanOutcome:
 
 
 def fail_apply(monkeypatch, error: Exception) -> None:
-    monkeypatch.setattr(tasks.engine, "plan", lambda *args, **kwargs: planned())
+    monkeypatch.setattr(engine, "plan", lambda *args, **kwargs: planned())
 
     def apply(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(tasks.engine, "apply", apply)
+    monkeypatch.setattr(engine, "apply", apply)
 
 
 def messages(run: Run) -> str:
@@ -56,7 +61,7 @@ def test_a_run_that_loses_aws_mid_apply_fails_clearly_and_keeps_the_state_and_th
     run = make_run(environment, kind="apply")
     fail_apply(monkeypatch, outage())
 
-    tasks.execute_run(run.pk)
+    execute_run(run.pk)
 
     run.refresh_from_db()
     assert run.status == "failed"
@@ -82,7 +87,7 @@ def test_a_lock_left_behind_after_the_state_was_saved_is_reported_and_kept(worke
     run = make_run(make_environment(name="feature-x"), kind="apply")
     fail_apply(monkeypatch, outage(state=None))
 
-    tasks.execute_run(run.pk)
+    execute_run(run.pk)
 
     run.refresh_from_db()
     assert "The state itself was saved." in run.error and LOCK_ID in run.error
@@ -93,7 +98,7 @@ def test_an_unknown_lock_id_is_said_so(worker, monkeypatch):
     run = make_run(make_environment(name="feature-x"), kind="apply")
     fail_apply(monkeypatch, outage(lock_id=None))
 
-    tasks.execute_run(run.pk)
+    execute_run(run.pk)
 
     run.refresh_from_db()
     assert "Terraform could not tell its ID" in run.error and "terraform force-unlock" in run.error
@@ -104,10 +109,10 @@ def test_the_next_run_releases_the_lock_and_pushes_the_state_before_it_plans(wor
     environment = make_environment(name="feature-x")
     failed = make_run(environment, kind="apply", status="failed")
     failed.keep_left_state(crypto.encrypt_bytes(STATE), LOCK_ID)
-    monkeypatch.setattr(tasks.engine, "plan", lambda *args, **kwargs: worker.append(("plan",)) or planned(False))
+    monkeypatch.setattr(engine, "plan", lambda *args, **kwargs: worker.append(("plan",)) or planned(False))
     run = make_run(environment, kind="plan")
 
-    tasks.execute_run(run.pk)
+    execute_run(run.pk)
 
     assert [call[0] for call in worker] == ["recover", "plan"]
     left = worker[0][1]
@@ -129,11 +134,11 @@ def test_a_refused_recovery_fails_the_run_keeps_the_state_and_plans_nothing(work
     def refuse(*args):
         raise engine.StateRecoveryError("Launchpad did not push the state run #1 kept: newer.", lock_released=True)
 
-    monkeypatch.setattr(tasks.engine, "recover_state", refuse)
-    monkeypatch.setattr(tasks.engine, "plan", lambda *args, **kwargs: pytest.fail("planned over a refused recovery"))
+    monkeypatch.setattr(engine, "recover_state", refuse)
+    monkeypatch.setattr(engine, "plan", lambda *args, **kwargs: pytest.fail("planned over a refused recovery"))
     run = make_run(environment, kind="apply")
 
-    tasks.execute_run(run.pk)
+    execute_run(run.pk)
 
     run.refresh_from_db()
     failed.refresh_from_db()
@@ -150,10 +155,10 @@ def test_recovery_still_impossible_because_aws_is_down_keeps_everything(worker, 
     def down(*args):
         raise TerraformError("init", 1, OUTAGE)
 
-    monkeypatch.setattr(tasks.engine, "recover_state", down)
+    monkeypatch.setattr(engine, "recover_state", down)
     run = make_run(environment, kind="plan")
 
-    tasks.execute_run(run.pk)
+    execute_run(run.pk)
 
     run.refresh_from_db()
     failed.refresh_from_db()
@@ -165,10 +170,10 @@ def test_a_plan_that_cannot_reach_aws_fails_with_a_short_message(worker, monkeyp
     def unreachable(*args, **kwargs):
         raise EndpointConnectionError(endpoint_url="http://127.0.0.1:4599/state")
 
-    monkeypatch.setattr(tasks.engine, "plan", unreachable)
+    monkeypatch.setattr(engine, "plan", unreachable)
     run = make_run(make_environment(name="feature-x"), kind="plan")
 
-    tasks.execute_run(run.pk)
+    execute_run(run.pk)
 
     run.refresh_from_db()
     assert run.error == (
@@ -185,14 +190,14 @@ def test_a_drift_check_handles_what_a_failed_run_left_first(worker, monkeypatch)
     failed = make_run(environment, kind="plan", status="failed")
     failed.keep_left_state(None, LOCK_ID)
     monkeypatch.setattr(
-        tasks.engine,
+        engine,
         "check_drift",
         lambda *args: worker.append(("drift",)) or engine.DriftOutcome(False, [], 0),
     )
-    monkeypatch.setattr("provisioning.tasks.check_drift.delay", lambda pk: None)
-    check = environment.request_drift_check()
+    monkeypatch.setattr("portal.environments.tasks.check_drift.delay", lambda pk: None)
+    check = request_drift_check(environment)
 
-    tasks.check_drift(check.pk)
+    check_drift(check.pk)
 
     assert [call[0] for call in worker] == ["recover", "drift"]
     failed.refresh_from_db()
@@ -201,10 +206,10 @@ def test_a_drift_check_handles_what_a_failed_run_left_first(worker, monkeypatch)
 
 # --- the bound on AWS retries ----------------------------------------------------------------------
 def test_terraform_gets_the_operators_bound_on_aws_retries(monkeypatch):
-    monkeypatch.setitem(tasks.settings.LAUNCHPAD, "AWS_MAX_RETRIES", 3)
+    monkeypatch.setitem(settings.LAUNCHPAD, "AWS_MAX_RETRIES", 3)
     environment = make_environment(name="feature-x")
 
-    request = tasks.terraform_request(environment, 1, engine.StateStore("state", "lock"))
+    request = terraform_request(environment, 1, engine.StateStore("state", "lock"))
 
     assert request.variables["aws_max_retries"] == 3
 

@@ -10,7 +10,6 @@ Fast: workspaces are laid out by hand and Terraform's part (provisioning.engine)
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 from celery.signals import worker_ready
@@ -20,9 +19,13 @@ from portal.activity.models import ActivityEntry
 from portal.environments import crypto
 from portal.environments.choices import DriftCheckStatus, EnvironmentStatus
 from portal.environments.models import DriftCheck, Environment, LifecycleError
-from portal.runs.models import Run
-from provisioning import engine, tasks
-from tests.factories import api_client, make_environment, make_run
+from portal.environments.services import request_drift_check
+from portal.jobs import workspaces
+from portal.jobs.tasks import reap_lost_jobs
+from portal.runs.models import Run, runs_with_left_state
+from portal.runs.tasks import execute_run
+from provisioning import engine
+from tests.factories import api_client, make_environment, make_run, stale_heartbeat
 from tests.support.workspaces import LOCK_ID, SECRET, UNRELEASED_LOCK_LOG, left_behind, terraform_still_running
 
 pytestmark = pytest.mark.django_db
@@ -30,22 +33,13 @@ pytestmark = pytest.mark.django_db
 STATE = json.dumps({"version": 4, "serial": 5, "lineage": "l-9", "resources": [], "secret": SECRET})
 
 
-@pytest.fixture
-def work_dir(settings, tmp_path):
-    settings.LAUNCHPAD = {**settings.LAUNCHPAD, "WORK_DIR": tmp_path / "work"}
-    (tmp_path / "work").mkdir()
-    return tmp_path / "work"
-
-
-def stale() -> object:
-    return timezone.now() - tasks.heartbeat_timeout() - timedelta(seconds=5)
-
-
 def lost_run(environment: Environment) -> Run:
     """An apply whose worker was killed: still "applying", its heartbeat older than the timeout."""
     environment.status = EnvironmentStatus.PROVISIONING
     environment.save()
-    return make_run(environment, status="applying", worker="gone:1", heartbeat_at=stale(), started_at=stale())
+    return make_run(
+        environment, status="applying", worker="gone:1", heartbeat_at=stale_heartbeat(), started_at=stale_heartbeat()
+    )
 
 
 def messages(run: Run) -> str:
@@ -57,7 +51,7 @@ def test_a_lost_run_is_failed_and_its_workspace_goes_with_the_errored_state_kept
     run = lost_run(make_environment(name="rel-a"))
     left = left_behind(work_dir, f"run-{run.pk}-abcd1234", errored=STATE, log=UNRELEASED_LOCK_LOG)
 
-    assert tasks.reap_lost_runs() == 1
+    assert reap_lost_jobs() == 1
 
     run.refresh_from_db()
     assert run.status == "failed" and "stopped reporting" in run.error
@@ -68,8 +62,8 @@ def test_a_lost_run_is_failed_and_its_workspace_goes_with_the_errored_state_kept
     assert run.unreleased_lock_id == LOCK_ID, "read from Terraform's log in the workspace"
     assert "Launchpad kept it (encrypted, on this run) and pushes it before the next run of rel-a" in messages(run)
     assert ActivityEntry.objects.get(action="run.state_kept").object_id == str(run.pk)
-    # The next run of the environment pushes it first (provisioning.tasks._recover_state).
-    assert [kept.pk for kept in tasks.runs_with_left_state(run.environment)] == [run.pk]
+    # The next run of the environment pushes it first (portal.runs.execution.recover_state).
+    assert [kept.pk for kept in runs_with_left_state(run.environment)] == [run.pk]
     body = api_client(run.environment.owner).get(f"/api/v1/runs/{run.pk}/").content.decode()
     assert SECRET not in messages(run) + body
 
@@ -79,12 +73,12 @@ def test_a_workspace_terraform_still_works_in_stays_until_terraform_ends(work_di
     left = left_behind(work_dir, f"run-{run.pk}-abcd1234", errored=STATE)
 
     with terraform_still_running(left):
-        assert tasks.reap_lost_runs() == 1
+        assert reap_lost_jobs() == 1
         assert Run.objects.get(pk=run.pk).status == "failed"
         assert left.is_dir(), "Terraform may yet write errored.tfstate there"
         assert Run.objects.get(pk=run.pk).encrypted_kept_state is None
 
-    assert tasks.reap_lost_runs() == 0, "the next round fails nothing more..."
+    assert reap_lost_jobs() == 0, "the next round fails nothing more..."
     assert not left.exists(), "...and removes the workspace Terraform no longer uses"
     assert crypto.decrypt_bytes(Run.objects.get(pk=run.pk).encrypted_kept_state) == STATE.encode()
 
@@ -94,7 +88,7 @@ def test_the_sweep_removes_the_workspaces_of_runs_no_longer_under_way_and_leaves
     environment = make_environment(name="rel-a")
     succeeded = make_run(environment, status="succeeded")
     failed = make_run(environment, status="failed")
-    lost = make_run(environment, status="applying", worker="gone:1", heartbeat_at=stale())
+    lost = make_run(environment, status="applying", worker="gone:1", heartbeat_at=stale_heartbeat())
     live = make_run(make_environment(), status="applying", worker="other:2", heartbeat_at=timezone.now())
     checking = DriftCheck.objects.create(environment=make_environment(), status=DriftCheckStatus.RUNNING)
     checked = DriftCheck.objects.create(environment=environment, status=DriftCheckStatus.CLEAN)
@@ -111,7 +105,7 @@ def test_the_sweep_removes_the_workspaces_of_runs_no_longer_under_way_and_leaves
     (work_dir / "bootstrap").mkdir()
     (work_dir / "recovery").mkdir()
 
-    assert tasks.sweep_workspaces() == 5
+    assert workspaces.sweep_workspaces() == 5
 
     assert sorted(path.name for path in work_dir.iterdir()) == sorted(
         ["bootstrap", "recovery", f"run-{live.pk}-abcd1234", f"drift-{checking.pk}-abcd1234"]
@@ -121,7 +115,7 @@ def test_the_sweep_removes_the_workspaces_of_runs_no_longer_under_way_and_leaves
 def test_a_state_with_no_run_to_keep_it_on_goes_with_its_workspace_and_is_reported(work_dir, caplog):
     left = left_behind(work_dir, "run-987654-abcd1234", errored=STATE)
 
-    assert tasks.sweep_workspaces() == 1
+    assert workspaces.sweep_workspaces() == 1
 
     assert not left.exists()
     assert "no run of Launchpad to keep it on" in caplog.text and SECRET not in caplog.text
@@ -132,16 +126,16 @@ def test_a_workspace_that_cannot_be_removed_does_not_keep_the_others(work_dir, m
     first, second = make_run(environment, status="failed"), make_run(environment, status="failed")
     stuck = left_behind(work_dir, f"run-{first.pk}-abcd1234", errored=STATE)
     other = left_behind(work_dir, f"run-{second.pk}-abcd1234")
-    keep = tasks._keep_errored_state
+    keep = workspaces._keep_errored_state
 
     def refuse(left, errored):
         if left.operation_id == first.pk:
             raise RuntimeError("database unreachable")
         keep(left, errored)
 
-    monkeypatch.setattr(tasks, "_keep_errored_state", refuse)
+    monkeypatch.setattr(workspaces, "_keep_errored_state", refuse)
 
-    assert tasks.sweep_workspaces() == 1
+    assert workspaces.sweep_workspaces() == 1
 
     assert stuck.is_dir(), "its state could not be kept: it stays, for the next sweep"
     assert not other.exists()
@@ -168,14 +162,14 @@ def planned(has_changes: bool) -> engine.PlanOutcome:
 @pytest.fixture
 def unchanged(worker, monkeypatch) -> list:
     """Terraform's plan finds nothing to change; the state holds the environment's 70 resources and outputs."""
-    monkeypatch.setattr(tasks.engine, "plan", lambda *args, **kwargs: planned(False))
+    monkeypatch.setattr(engine, "plan", lambda *args, **kwargs: planned(False))
     reads: list = []
 
     def applied_state(request, toolchain, work_dir, sink, workspace=None):
         reads.append(workspace)
         return engine.AppliedState(resources=70, outputs={"ecs_cluster_name": "spotmusic-rel-a"})
 
-    monkeypatch.setattr(tasks.engine, "applied_state", applied_state)
+    monkeypatch.setattr(engine, "applied_state", applied_state)
     return reads
 
 
@@ -186,7 +180,7 @@ def run_on_a_failed_environment(kind: str) -> tuple[Run, Environment]:
     environment.save()
     run = make_run(environment, kind=kind)
 
-    tasks.execute_run(run.pk)
+    execute_run(run.pk)
 
     return Run.objects.get(pk=run.pk), Environment.objects.get(pk=environment.pk)
 
@@ -198,7 +192,7 @@ def test_an_apply_with_nothing_to_change_makes_a_failed_environment_ready_with_i
     assert environment.status == "ready"
     assert environment.outputs == {"ecs_cluster_name": "spotmusic-rel-a"}
     assert len(unchanged) == 1 and isinstance(unchanged[0], engine.RunWorkspace), "read in the plan's workspace"
-    assert environment.request_drift_check(environment.owner).status == "queued", "drift checks work again"
+    assert request_drift_check(environment, environment.owner).status == "queued", "drift checks work again"
 
 
 def test_a_plan_run_with_nothing_to_change_leaves_the_environment_as_it_was(unchanged):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from portal.runs.models import Run, RunEvent, TransitionError, next_queued_run, request_run
+from portal.runs.models import Run, RunEvent, TransitionError, next_queued_run
+from portal.runs.services import request_run
 from tests.factories import make_environment, make_run, make_user
 
 pytestmark = pytest.mark.django_db

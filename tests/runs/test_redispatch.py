@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from portal.runs.models import Run
-from provisioning.tasks import execute_run, redispatch_stalled_runs
+from portal.runs.tasks import execute_run, redispatch_stalled_runs
 from tests.factories import make_environment, make_run, make_user
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +106,7 @@ def test_a_run_sent_again_is_not_sent_at_every_sweep(environment, enqueued, djan
 
 def test_a_duplicate_message_does_nothing_to_a_run_another_worker_holds(environment, monkeypatch):
     run = make_run(environment, status="running", heartbeat_at=timezone.now(), worker="other:1")
-    monkeypatch.setattr("provisioning.tasks.toolchain.prepare", lambda: pytest.fail("the run was taken twice"))
+    monkeypatch.setattr("portal.runs.execution.toolchain.prepare", lambda: pytest.fail("the run was taken twice"))
 
     execute_run(run.pk)
 

@@ -80,8 +80,8 @@ def dispatched(monkeypatch):
     """Every Celery dispatch recorded instead of sent, and every outside effect refused and counted."""
     calls: dict[str, list] = {"runs": record_enqueued_runs(monkeypatch), "other": [], "forbidden": []}
     for target in (
-        "provisioning.tasks.check_drift.delay",
-        "provisioning.audit_tasks.run_live_audit.delay",
+        "portal.environments.tasks.check_drift.delay",
+        "portal.audit.tasks.run_live_audit.delay",
         "portal.notifications.tasks.deliver_webhook.delay",
         "portal.notifications.tasks.deliver_webhook.apply_async",
     ):

@@ -25,7 +25,8 @@ from portal.audit.api.serializers import (
 from portal.audit.choices import FindingStatus, ResourceKind, Severity
 from portal.audit.export import export_records, filename, records_csv
 from portal.audit.forms import ACCOUNT_WIDE, filter_findings
-from portal.audit.models import AuditError, AuditRun, Finding, release_expired_suppressions, request_audit, suppress
+from portal.audit.models import AuditError, AuditRun, Finding, release_expired_suppressions, suppress
+from portal.audit.services import request_audit
 from portal.audit.views import by_severity
 from portal.environments.models import Environment
 from portal.permissions import IsAdmin

@@ -79,6 +79,8 @@ class DriftCheckSerializer(serializers.ModelSerializer):
 
 
 class DriftCheckDetailSerializer(DriftCheckSerializer):
+    log = serializers.CharField(source="output", read_only=True, help_text="Terraform's output, secrets masked.")
+
     class Meta(DriftCheckSerializer.Meta):
         fields = [*DriftCheckSerializer.Meta.fields, "log"]
         read_only_fields = fields
@@ -181,7 +183,7 @@ def with_latest(environments: QuerySet) -> QuerySet:
         ),
         Prefetch(
             "drift_checks",
-            queryset=DriftCheck.objects.order_by(*LATEST).select_related("requested_by").defer("log")[:1],
+            queryset=DriftCheck.objects.order_by(*LATEST).select_related("requested_by")[:1],
             to_attr="latest_drift_checks",
         ),
     )

@@ -29,11 +29,12 @@ from portal.environments.models import (
     create_environment,
     validate_environment,
 )
+from portal.environments.services import request_drift_check
 from portal.permissions import CanChangeEnvironment, can_change_environment
 from portal.runs.api.pagination import BoundedLimitOffsetPagination
 from portal.runs.api.serializers import RunSerializer
 from portal.runs.choices import RunKind
-from portal.runs.models import request_run
+from portal.runs.services import request_run
 
 
 class BlueprintViewSet(viewsets.ReadOnlyModelViewSet):
@@ -184,7 +185,7 @@ class DriftCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if not can_change_environment(request.user, environment):
             raise PermissionDenied("Only the environment's owner or an admin can ask for a drift check.")
         try:
-            check = environment.request_drift_check(request.user, request)
+            check = request_drift_check(environment, request.user, request)
         except LifecycleError as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         return Response(DriftCheckSerializer(check).data, status=status.HTTP_202_ACCEPTED)

@@ -19,10 +19,8 @@ from portal.runs.models import (
     HIGH_FINDINGS_NEED_JUSTIFICATION,
     Run,
     RunEvent,
-    cancel_run,
-    request_run,
-    review_run,
 )
+from portal.runs.services import cancel_run, request_run, review_run
 
 # A refused transition (portal.api_errors): the run or the environment is not in a state that allows it.
 REFUSED = OpenApiResponse(description="Refused in the run's or the environment's present state; detail says why.")

@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portal.audit.choices import AuditRunStatus, AuditTrigger
 from portal.audit.models import AuditError, create_audit_run
+from portal.audit.tasks import run_live_audit
 from portal.environments.models import Environment
-from provisioning.audit_tasks import run_live_audit
 
 
 class Command(BaseCommand):

@@ -1,0 +1,330 @@
+"""What a worker does with a run it took: drive provisioning.engine through plan and apply, write the events,
+record the result on the run and its environment. The Celery task (portal.runs.tasks) only calls in here.
+
+Also what a drift check shares with a run: the request for Terraform, the state store, and pushing the state
+and releasing the lock a failed run left (recover_state) before any other Terraform work on the environment.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+
+from portal.activity.models import record
+from portal.environments import crypto
+from portal.environments.models import Environment, LifecycleError
+from portal.jobs.heartbeat import Heartbeat, worker_name
+from portal.jobs.output import EventWriter
+from portal.notifications.choices import Event
+from portal.notifications.notify import notify
+from portal.runs.approval import approval_reasons
+from portal.runs.choices import WORKING_STATUSES, RunKind, RunStatus
+from portal.runs.models import Run, RunEvent, TransitionError, active_run, next_queued_run, runs_with_left_state
+from provisioning import audit, aws, engine, toolchain
+from provisioning.terraform import TerraformError, TerraformInterrupted, failure_reason
+
+log = logging.getLogger(__name__)
+
+# What a run or a drift check may fail with and tell its user in a sentence (anything else is a bug, logged).
+KNOWN_FAILURES = (TerraformError, engine.ClientError, engine.StateRecoveryError, *aws.CONNECTION_ERRORS)
+
+
+# --- taking a run --------------------------------------------------------------------------------
+def claim_run(run_id: int) -> Run | None:
+    """Take the run if it is this worker's to take (queued → planning or applying); None when it is not.
+
+    A run another worker holds, or queued behind another run of its environment, is left alone. One whose
+    worker was lost (a message delivered again after its worker died) is failed now, as is one whose environment
+    refuses the change it would begin: both are returned finished, for the caller to dispatch what comes next.
+    """
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("environment").filter(pk=run_id).first()
+        if run is None or run.is_finished:
+            return None
+        if run.status in WORKING_STATUSES:
+            if not run.is_lost():
+                return None  # another worker is on it
+            run_lost(run)
+            return run
+        if run.status != RunStatus.QUEUED:
+            return None
+        environment = Environment.objects.select_for_update().get(pk=run.environment_id)
+        holder = active_run(environment)
+        if holder is not None or next_queued_run(environment) != run:
+            return None  # queued behind another run; dispatched when that one ends
+        run.start(worker_name())
+        if run.status == RunStatus.APPLYING:
+            try:
+                begin_change(environment, run)
+            except LifecycleError as error:
+                run.fail(str(error))
+                run.log(str(error))
+    return run
+
+
+def run_lost(run: Run) -> None:
+    """Fail a run whose worker was lost (the reaper's or a redelivered message's finding), and tell its owner."""
+    reason = run.fail_lost()
+    notify_run(Event.RUN_FAILED, run, reason=reason)
+
+
+def begin_change(environment: Environment, run: Run) -> None:
+    """The environment starts changing as ``run`` applies: provisioning, or destroying for a destroy."""
+    if run.kind == RunKind.DESTROY:
+        environment.begin_destroying()
+    else:
+        environment.begin_provisioning()
+
+
+# --- carrying it out -----------------------------------------------------------------------------
+def carry_out(run: Run) -> None:
+    """Carry the run as far as it can go now (to approval, or to the end); it never stays working on an error."""
+    chain = toolchain.prepare()
+    with Heartbeat(run, cancellable=True) as heartbeat, EventWriter(run, RunEvent.append) as writer:
+        try:
+            recover_state(run.environment, run.pk, writer, chain)
+            if run.status == RunStatus.APPLYING:
+                _apply_phase(run, writer, chain)
+            else:
+                _plan_phase(run, writer, heartbeat, chain)
+        except TerraformInterrupted:
+            run.refresh_from_db()
+            run.interrupted()
+            writer("launchpad", "Cancelled on request.")
+        except (*KNOWN_FAILURES, crypto.DecryptionError, TransitionError) as error:
+            _record_failure(run, writer, describe_failure(error, run.environment), error)
+        except Exception as error:  # the run must end failed, never stay "running"
+            log.exception("run %s failed unexpectedly", run.pk)
+            _record_failure(run, writer, f"Launchpad failed: {error.__class__.__name__}: {error}")
+
+
+def describe_failure(error: Exception, environment: Environment) -> str:
+    """The user's sentence for a run or drift check of ``environment`` that failed with ``error``."""
+    return failure_reason(error, environment.name, settings.AWS_ENDPOINT_URL, engine.LOCK_TIMEOUT)
+
+
+def terraform_request(
+    environment: Environment,
+    operation_id: int,
+    store: engine.StateStore,
+    destroy: bool = False,
+    operation: str = "run",
+) -> engine.RunRequest:
+    """What the engine needs to drive Terraform for ``environment`` (a run's or, ``operation`` "drift", a drift
+    check's work)."""
+    endpoint = settings.AWS_ENDPOINT_URL
+    return engine.RunRequest(
+        run_id=operation_id,
+        blueprint=environment.blueprint.name,
+        environment=environment.name,
+        region=environment.region,
+        # The operator's bound on AWS retries (LAUNCHPAD_AWS_MAX_RETRIES), like the endpoint never the user's.
+        variables={
+            **environment.terraform_variables(endpoint),
+            "aws_max_retries": settings.LAUNCHPAD["AWS_MAX_RETRIES"],
+        },
+        secret_environment=environment.secret_environment(),
+        endpoint=endpoint,
+        state_store=store,
+        destroy=destroy,
+        operation=operation,
+    )
+
+
+def _request(run: Run, store: engine.StateStore) -> engine.RunRequest:
+    return terraform_request(run.environment, run.pk, store, destroy=run.kind == RunKind.DESTROY)
+
+
+def state_store(sink, chain: toolchain.Toolchain, region: str) -> engine.StateStore:
+    """The configured state bucket and lock table, or the ones Launchpad bootstraps in ``region``."""
+    configured = settings.LAUNCHPAD
+    if configured["STATE_BUCKET"] and configured["LOCK_TABLE"]:
+        return engine.StateStore(configured["STATE_BUCKET"], configured["LOCK_TABLE"])
+    return engine.ensure_state_store(
+        region, settings.AWS_ENDPOINT_URL, chain, configured["WORK_DIR"], sink, name_prefix=configured["NAME_PREFIX"]
+    )
+
+
+def _plan_phase(run: Run, writer: EventWriter, heartbeat: Heartbeat, chain: toolchain.Toolchain) -> None:
+    store = state_store(writer, chain, run.environment.region)
+    request = _request(run, store)
+    writer("launchpad", f"Planning {run.kind} of {run.environment.name} ({run.environment.blueprint.name}).")
+    # Kept until the run ends here: a plan that applies at once is applied in it, without a second init.
+    with engine.RunWorkspace(request, settings.LAUNCHPAD["WORK_DIR"]) as workspace:
+        outcome = engine.plan(
+            request,
+            chain,
+            settings.LAUNCHPAD["WORK_DIR"],
+            writer,
+            stop=heartbeat.cancel_requested.is_set,
+            workspace=workspace,
+        )
+        _after_plan(run, writer, chain, store, outcome, workspace)
+
+
+def _after_plan(
+    run: Run,
+    writer: EventWriter,
+    chain: toolchain.Toolchain,
+    store: engine.StateStore,
+    outcome: engine.PlanOutcome,
+    workspace: engine.RunWorkspace,
+) -> None:
+    """Record the plan; then end the run, wait for an approver, or apply at once (in the plan's workspace)."""
+    reasons = (
+        approval_reasons(run, outcome.summary, outcome.findings, outcome.audit_error) if outcome.has_changes else []
+    )
+    if outcome.findings or outcome.audit_error:
+        writer("launchpad", audit.plan_check_summary(outcome.findings, outcome.audit_error))
+    state = None
+    if run.kind == RunKind.APPLY and not outcome.has_changes:
+        # Nothing to apply, yet the environment is what its state holds: read it (an earlier apply may have been
+        # finished by Terraform after its worker was lost, the environment left failed and without outputs).
+        state = engine.applied_state(_request(run, store), chain, settings.LAUNCHPAD["WORK_DIR"], writer, workspace)
+    with transaction.atomic():
+        run.planned(
+            outcome.summary, outcome.has_changes, reasons, crypto.encrypt_bytes(outcome.plan), findings=outcome.findings
+        )
+        if run.kind == RunKind.PLAN or not outcome.has_changes:
+            writer("launchpad", "No changes to apply." if not outcome.has_changes else "Plan ready.")
+            run.succeed()
+            if state is None:
+                _settle_environment(run)
+            else:
+                _settle_environment(run, state.outputs, holds_resources=state.resources > 0)
+        elif reasons:
+            run.await_approval()
+            writer("launchpad", "Waiting for approval: " + " ".join(reasons))
+            notify_run(Event.RUN_NEEDS_APPROVAL, run, reasons=reasons, plan=_plan_counts(outcome.summary))
+        else:
+            run.begin_apply()
+            begin_change(Environment.objects.select_for_update().get(pk=run.environment_id), run)
+    if run.status == RunStatus.APPLYING:
+        _apply_phase(run, writer, chain, store, workspace=workspace)
+
+
+def _apply_phase(
+    run: Run,
+    writer: EventWriter,
+    chain: toolchain.Toolchain,
+    store=None,
+    workspace: engine.RunWorkspace | None = None,
+) -> None:
+    """Apply the run's recorded plan: in ``workspace`` (the plan's, same worker) or a fresh one (approved later)."""
+    store = store or state_store(writer, chain, run.environment.region)
+    request = _request(run, store)
+    writer("launchpad", "Applying the plan.")
+    outputs = engine.apply(
+        request,
+        crypto.decrypt_bytes(run.encrypted_plan),
+        chain,
+        settings.LAUNCHPAD["WORK_DIR"],
+        writer,
+        workspace=workspace,
+    )
+    with transaction.atomic():
+        run.succeed()
+        # An apply of a blueprint leaves its resources in the state (only a destroy run empties it).
+        _settle_environment(run, outputs, holds_resources=True)
+
+
+def _settle_environment(run: Run, outputs: dict | None = None, holds_resources: bool = False) -> None:
+    """The environment after ``run`` succeeded: destroyed after a destroy, what the state holds after an apply
+    (``outputs``, ``holds_resources``), as it was after a plan run."""
+    environment = Environment.objects.select_for_update().get(pk=run.environment_id)
+    if run.kind == RunKind.DESTROY:
+        # Also when the destroy found nothing to destroy: its plan is empty only when the state holds no resource.
+        if environment.destroyed():
+            expired = environment.expiry_destroy_run_id == run.pk
+            notify(
+                Event.ENVIRONMENT_DESTROYED, environment, run_id=run.pk, expired=expired, requested_by=_requester(run)
+            )
+    elif run.kind == RunKind.APPLY:
+        environment.applied(outputs or {}, holds_resources)
+
+
+def _record_failure(run: Run, writer: EventWriter, reason: str, error: Exception | None = None) -> None:
+    reason = engine.Redactor(run.environment.secrets().values())(reason)
+    writer("launchpad", f"Failed: {reason}")
+    with transaction.atomic():
+        run.refresh_from_db()
+        if isinstance(error, TerraformError) and (error.errored_state or error.lock_id):
+            # Kept even if the run was reaped meanwhile: the next run needs them (recover_state).
+            state = crypto.encrypt_bytes(error.errored_state) if error.errored_state else None
+            run.keep_left_state(state, error.lock_id or "")
+        if not run.is_finished:
+            run.fail(reason)
+            run.environment.run_failed()
+    record("run.failed", run, actor=None, reason=reason[:500])
+    notify_run(Event.RUN_FAILED, run, reason=reason[:500])
+
+
+def recover_state(
+    environment: Environment, operation_id: int, sink, chain: toolchain.Toolchain, operation: str = "run"
+) -> None:
+    """Before any Terraform work on ``environment``: release the stale lock and push the state failed runs left.
+
+    Releasing that lock is safe: it is the very lock the failed run held (engine.release_and_push checks the ID),
+    and Launchpad's database guarantees no other run of the environment is under way. One worker at a time
+    (a file lock per environment, as for the bootstrap), so a drift check and a run never push twice.
+    """
+    if not runs_with_left_state(environment):
+        return
+    store = state_store(sink, chain, environment.region)
+    home = settings.LAUNCHPAD["WORK_DIR"] / "recovery"
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / f"environment-{environment.pk}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for failed in runs_with_left_state(environment):
+            left = engine.LeftState(
+                run_id=failed.pk,
+                state=crypto.decrypt_bytes(failed.encrypted_kept_state) if failed.encrypted_kept_state else None,
+                lock_id=failed.unreleased_lock_id,
+            )
+            sink("launchpad", f"Run #{failed.pk} lost AWS mid-way: handling what it left before this one.")
+            try:
+                engine.recover_state(
+                    terraform_request(environment, operation_id, store, operation=operation),
+                    left,
+                    chain,
+                    settings.LAUNCHPAD["WORK_DIR"],
+                    sink,
+                )
+            except engine.StateRecoveryError as error:
+                if error.lock_released:
+                    failed.forget_left_state(lock=True, state=False)
+                raise
+            failed.forget_left_state()
+            record(
+                "run.state_recovered", failed, actor=None, by=operation_id, lock_id=left.lock_id, state=bool(left.state)
+            )
+
+
+# --- notifications -------------------------------------------------------------------------------
+def _requester(run: Run) -> str:
+    return run.requested_by.get_username() if run.requested_by_id else "launchpad"
+
+
+def environment_url(environment: Environment, section: str) -> str:
+    """The environment's page in the browser, at ``section`` (for notifications)."""
+    return settings.LAUNCHPAD_BASE_URL + reverse("environments:detail", args=[environment.name]) + "#" + section
+
+
+def _plan_counts(summary: dict) -> dict:
+    return {key: summary.get(key, 0) for key in ("add", "change", "destroy", "replace")}
+
+
+def notify_run(event: str, run: Run, **data) -> None:
+    notify(
+        event,
+        run.environment,
+        run_id=run.pk,
+        kind=run.kind,
+        requested_by=_requester(run),
+        run_url=settings.LAUNCHPAD_BASE_URL + reverse("runs:detail", args=[run.pk]),
+        **data,
+    )

@@ -1,0 +1,66 @@
+"""Asking for runs and deciding on them: what the views and the API call; each dispatches what comes next.
+
+A run is queued, reviewed or cancelled here, recorded in the activity log, and the environment's next run is
+sent to a worker after commit (portal.runs.tasks.dispatch_on_commit).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from portal.activity.models import record
+from portal.environments.choices import EnvironmentStatus
+from portal.environments.models import Environment
+from portal.runs.choices import RunKind
+from portal.runs.models import Run, TransitionError
+from portal.runs.tasks import dispatch_on_commit
+
+
+def request_run(environment: Environment, kind: str, user, request=None) -> Run:
+    """Queue a run of ``kind`` for ``environment``, record who asked, and dispatch it after commit."""
+    if kind not in RunKind.values:
+        raise TransitionError(f"{kind!r} is not a run kind: use plan, apply or destroy.")
+    if kind == RunKind.DESTROY and environment.status == EnvironmentStatus.DESTROYED:
+        raise TransitionError(f"{environment.name} is already destroyed.")
+    with transaction.atomic():
+        run = Run.objects.create(environment=environment, kind=kind, requested_by=user)
+        run.log(f"{kind.capitalize()} requested by {user.get_username() if user else 'launchpad'}.")
+        record(f"run.{kind}.requested", run, actor=user, request=request, environment=environment.name)
+        dispatch_on_commit(environment.pk)
+    return run
+
+
+def review_run(run_id: int, user, approve: bool, comment: str = "", request=None) -> Run:
+    """Approve or reject a run awaiting approval, log and record it, and dispatch what comes next.
+
+    The run's own transition checks who may decide; a refusal raises TransitionError and writes nothing.
+    """
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("environment").get(pk=run_id)
+        if approve:
+            run.approve(user, comment)
+        else:
+            run.reject(user, comment)
+        run.log(
+            f"{'Approved' if approve else 'Rejected'} by {user.get_username()}." + (f" {comment}" if comment else "")
+        )
+        record(
+            "run.approved" if approve else "run.rejected",
+            run,
+            actor=user,
+            request=request,
+            comment=comment,
+            **run.overridden_findings_record(approve),
+        )
+        dispatch_on_commit(run.environment_id)
+    return run
+
+
+def cancel_run(run_id: int, user, request=None) -> Run:
+    """Cancel a run (a planning one is interrupted by its worker), record it and dispatch the next."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("environment").get(pk=run_id)
+        run.cancel()
+        record("run.cancelled", run, actor=user, request=request)
+        dispatch_on_commit(run.environment_id)
+    return run
