@@ -8,10 +8,11 @@ EMULATOR_PORT ?= 4566
 
 .PHONY: run test test-fast lint fmt emulator init-timing clean
 
-$(STAMP): requirements.txt
+# The development requirements: the runtime pins (requirements.txt, all the image installs) and the test tools.
+$(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $(STAMP)
 
 ## run: migrate, create the admin, start the emulator, a Celery worker, beat and the web server on :PORT

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from python_terraform import IsFlagged
 
 from provisioning import audit, aws
+from provisioning.state_moves import STATE_MOVES_FILE, pending_moves, state_moves
 from provisioning.terraform import LineSink, TerraformError, TerraformRunner, json_event
 from provisioning.toolchain import Toolchain
 from provisioning.workspace import (
@@ -415,6 +416,29 @@ def recover_state(request: RunRequest, left: LeftState, toolchain: Toolchain, wo
         release_and_push(runner, workspace.directory, left, lambda: read_state_lock(request), sink, request.environment)
 
 
+def migrate_state(
+    runner: TerraformRunner, blueprint: str, environment: str, sink: LineSink, table: Path = STATE_MOVES_FILE
+) -> int:
+    """Move the state's addresses to the module library's current layout (state-moves.json); return how many moved.
+
+    Before a plan: an environment applied with an earlier layout keeps its resources under their new addresses,
+    instead of a plan that destroys and re-creates them. A state already moved (or empty) needs nothing.
+    """
+    moves = state_moves(blueprint, table)
+    needed = pending_moves(runner.state_addresses(), moves) if moves else []
+    if not needed:
+        return 0
+    sink(
+        "launchpad",
+        f"The state of {environment} was written with an earlier layout of the {blueprint} blueprint: moving "
+        f"{len(needed)} addresses so that the plan keeps its resources. {needed[0].why}",
+    )
+    for move in needed:
+        runner.state_move(move.source, move.destination, lock_timeout=LOCK_TIMEOUT)
+        sink("launchpad", f"Moved {move.source} to {move.destination}.")
+    return len(needed)
+
+
 def plan(
     request: RunRequest,
     toolchain: Toolchain,
@@ -423,13 +447,15 @@ def plan(
     stop: Callable[[], bool] | None = None,
     workspace: RunWorkspace | None = None,
 ) -> PlanOutcome:
-    """init + plan (``-destroy`` for a destroy run); return the summary, the audit's findings and the plan file.
+    """init, the state's address moves (migrate_state), plan (``-destroy`` for a destroy run); return the summary,
+    the audit's findings and the plan file.
 
     In ``workspace`` when given (kept by the caller for an apply right after), else in one of its own.
     """
     sink = masked(sink, Redactor(request.secret_environment.values()))
     with _run_workspace(request, work_dir, workspace) as shared, watching_lock(request, sink) as sink:
         rendered, runner = shared.runner(request, toolchain, sink)
+        migrate_state(runner, request.blueprint, request.environment, sink)
         has_changes = runner.plan(
             rendered.plan_file,
             var_file=rendered.var_file,

@@ -58,6 +58,8 @@ LOG_DIR_PREFIX = ".launchpad-log-"
 # Terraform's files (saved plan, errored.tfstate, .terraform) are its user's alone: they hold secrets.
 TERRAFORM_UMASK = 0o077
 UNRELEASED_LOCK = "Error releasing the state lock"
+# What the state commands answer when the backend holds no state yet (an environment never applied).
+NO_STATE = "No state file was found"
 # aws-sdk-go's words for a call that got no answer at all, and the URL it was sent to.
 _SEND_FAILED = "send request failed"
 _CAUSED_BY = re.compile(r'caused by: [A-Za-z]+ "(?P<url>https?://[^/"]+)[^"]*": (?P<why>.+)')
@@ -119,6 +121,21 @@ def json_lines(output: str | Iterable[str]) -> Iterator[tuple[str, dict | None]]
     lines = output.splitlines() if isinstance(output, str) else (line.rstrip("\r\n") for line in output)
     for line in lines:
         yield line, json_event(line)
+
+
+class StateMoveError(TerraformError):
+    """``terraform state mv`` failed: the state keeps ``source`` where it was (moves made before it stay made)."""
+
+    def __init__(self, source: str, destination: str, failed: TerraformError) -> None:
+        super().__init__(failed.command, failed.returncode, failed.output)
+        self.source = source
+        self.destination = destination
+        self.args = (
+            f"Launchpad could not move {source} to {destination} in the environment's state, so it made no plan "
+            f"(terraform state mv failed: {summarise_error(failed.output)}). The moves made before it are saved and "
+            "the next run carries on from there; should it fail again, make this move by hand with "
+            "`terraform state mv`.",
+        )
 
 
 def messages(output: str) -> list[str]:
@@ -404,6 +421,28 @@ class TerraformRunner:
         """The backend's current state, or None when it holds none."""
         text = self.run("state pull").stdout.strip()
         return json.loads(text) if text else None
+
+    def state_addresses(self) -> list[str]:
+        """``terraform state list``: the address of every resource instance in the state (none without a state)."""
+        try:
+            listed = self.run("state list").stdout
+        except TerraformError as error:
+            if NO_STATE in error.output:
+                return []
+            raise
+        return [line.strip() for line in listed.splitlines() if line.strip()]
+
+    def state_move(self, source: str, destination: str, lock_timeout: str = "0s") -> CommandResult:
+        """``terraform state mv``: give the module or resource at ``source`` the address ``destination``.
+
+        Raises :class:`StateMoveError` (with the sentence for the user) when Terraform refuses or fails.
+        """
+        try:
+            return self.run("state mv", source, destination, lock_timeout=lock_timeout)
+        except TerraformInterrupted:
+            raise
+        except TerraformError as failed:
+            raise StateMoveError(source, destination, failed) from failed
 
     def push_state(self, state_file: Path, lock_timeout: str = "0s") -> CommandResult:
         """``terraform state push`` (never ``-force``: Terraform too refuses an unrelated or older state)."""

@@ -1,19 +1,26 @@
 """Each blueprint against the emulator, through the S3 backend with DynamoDB locking:
-apply → a second plan shows no changes → destroy leaves nothing behind; and the state lock holds."""
+apply → a second plan shows no changes → destroy leaves nothing behind; the state lock holds; and an environment
+applied with the library's previous layout keeps its resources when planned with the current one."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import os
 import secrets
+import subprocess
+import tarfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from provisioning import aws
+from provisioning import aws, engine
+from provisioning.state_moves import STATE_MOVES_FILE, state_moves
 from provisioning.terraform import StateLockedError, TerraformRunner
-from provisioning.workspace import BackendConfig, render_workspace
+from provisioning.workspace import MODULE_LIBRARY, BackendConfig, render_workspace
 from tests.conftest import ARTIFACTS
 from tests.support.emulator import REGION, apply_state_store
 from tests.support.inventory import leftovers
@@ -217,3 +224,81 @@ def test_second_concurrent_plan_fails_on_the_state_lock_with_a_clear_message(
     assert "state lock" in str(failure.value)
     assert outcome.get("changes") is True, outcome
     assert not lock_held(), "the first plan released the lock"
+
+
+def git(*args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=MODULE_LIBRARY.parent, capture_output=True, check=True).stdout
+
+
+def previous_library(directory: Path) -> Path:
+    """The module library as it was before the composition module (the last commit with the shared core.tf), its
+    symlinks kept (``git archive``), extracted under ``directory``."""
+    removed = git(
+        "log", "-1", "--format=%H", "--no-renames", "--diff-filter=D", "--", "terraform_modules/shared/core.tf"
+    ).decode()
+    archive = git("archive", f"{removed.strip()}^", "terraform_modules")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(directory, filter="tar")
+    return directory / "terraform_modules"
+
+
+def test_an_environment_applied_with_the_previous_layout_is_planned_with_the_current_one_without_losing_a_resource(
+    emulator, toolchain, state_store, tmp_path
+):
+    environment = "bp-moved"
+    extra = {
+        "cdn_wait_for_deployment": False,
+        "force_destroy_data": True,
+        "db_skip_final_snapshot": True,
+        "secret_recovery_window_days": 0,
+    }
+    env = secret_variables()
+    variables = {"environment": environment, "aws_endpoint_url": emulator.endpoint, "region": REGION, **extra}
+    request = engine.RunRequest(
+        run_id=1,
+        blueprint="full",
+        environment=environment,
+        region=REGION,
+        variables=variables,
+        secret_environment=env,
+        endpoint=emulator.endpoint,
+        state_store=engine.StateStore(state_store["bucket"], state_store["dynamodb_table"]),
+    )
+    # The previous layout applied as it was: its own blueprint root, modules and shared files (symlinks).
+    old_root = previous_library(tmp_path / "old") / "blueprints" / "full"
+    assert (old_root / "core.tf").is_symlink(), "the previous layout is the one with the shared files"
+    (old_root / "terraform.tfvars.json").write_text(json.dumps(variables))
+    backend = BackendConfig(
+        state_store["bucket"], request.state_key, REGION, state_store["dynamodb_table"], emulator.endpoint
+    )
+    old = TerraformRunner(old_root, toolchain, env={**os.environ, **env})
+    old.init(backend_config=backend.settings())
+    old.plan(old_root / "old.tfplan", var_file=old_root / "terraform.tfvars.json")
+    old.apply(old_root / "old.tfplan")
+    before = set(old.state_addresses())
+    assert "module.ecs.aws_ecs_service.web_api" in before and "module.network.aws_vpc.this" in before
+
+    lines: list[str] = []
+    outcome = engine.plan(request, toolchain, tmp_path / "work", lambda stream, line: lines.append(line))
+
+    moves = state_moves("full", STATE_MOVES_FILE)
+    for move in moves:
+        assert f"Moved {move.source} to {move.destination}." in lines
+    after = set(old.state_addresses())
+    assert len(after) == len(before)
+    assert "module.environment.module.network.aws_vpc.this" in after
+    assert 'module.environment.module.ecs.aws_ecs_service.this["web-api"]' in after
+    assert not any(address.startswith(("module.network.", "module.ecs.")) for address in after)
+    changed = [(c["address"], c["action"]) for c in outcome.summary["resources"]]
+    assert outcome.summary["destroy"] == 0 and outcome.summary["replace"] == 0, changed
+    assert outcome.has_changes is False, f"the moved environment still wants changes: {changed}"
+
+    lines.clear()
+    again = engine.plan(request, toolchain, tmp_path / "work", lambda stream, line: lines.append(line))
+    assert not again.has_changes
+    assert not [line for line in lines if line.startswith("Moved ")], "a second plan moves nothing"
+
+    destroy_request = dataclasses.replace(request, destroy=True)
+    destroying = engine.plan(destroy_request, toolchain, tmp_path / "work", lambda stream, line: None)
+    engine.apply(destroy_request, destroying.plan, toolchain, tmp_path / "work", lambda stream, line: None)
+    assert leftovers(f"spotmusic-{environment}") == []

@@ -46,19 +46,34 @@ SANDBOX_COMPONENTS = {
 }
 
 
-def module_calls(blueprint: str) -> set[str]:
-    calls = parse(MODULE_LIBRARY / "blueprints" / blueprint).get("module", [])
-    return {Path(body["source"]).name for call in calls for body in call.values()}
+# The composition module: the components every environment has, which each blueprint calls.
+COMPOSITION = "environment"
 
 
-def test_library_has_one_module_per_component_and_the_two_blueprints():
-    assert set(MODULES) == COMPONENTS
+def module_calls(directory: Path) -> set[str]:
+    """The component modules a root or module composes: those it calls, and those its composition module calls."""
+    calls = parse(directory).get("module", [])
+    names = {Path(body["source"]).name for call in calls for body in call.values()}
+    if COMPOSITION in names:
+        names = (names - {COMPOSITION}) | module_calls(MODULE_LIBRARY / "modules" / COMPOSITION)
+    return names
+
+
+def test_library_has_one_module_per_component_a_composition_module_and_the_two_blueprints():
+    assert set(MODULES) == COMPONENTS | {COMPOSITION}
     assert BLUEPRINTS == ["full", "sandbox"]
 
 
 def test_full_blueprint_composes_every_component_and_sandbox_the_cheap_set():
-    assert module_calls("full") == COMPONENTS
-    assert module_calls("sandbox") == SANDBOX_COMPONENTS
+    assert module_calls(MODULE_LIBRARY / "blueprints" / "full") == COMPONENTS
+    assert module_calls(MODULE_LIBRARY / "blueprints" / "sandbox") == SANDBOX_COMPONENTS
+
+
+def test_every_blueprint_composes_the_components_through_the_composition_module():
+    assert module_calls(MODULE_LIBRARY / "modules" / COMPOSITION) == SANDBOX_COMPONENTS
+    for blueprint in BLUEPRINTS:
+        calls = parse(MODULE_LIBRARY / "blueprints" / blueprint).get("module", [])
+        assert COMPOSITION in {name for call in calls for name in call}, f"{blueprint} does not call {COMPOSITION}"
 
 
 def test_terraform_files_are_formatted(toolchain, tmp_path):
@@ -125,9 +140,9 @@ def test_every_taggable_resource_is_tagged(module, taggable_resource_types):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_module_validates(module, toolchain, tmp_path):
-    copy = tmp_path / module
-    shutil.copytree(MODULE_LIBRARY / "modules" / module, copy)
-    runner = TerraformRunner(copy, toolchain)
+    # The whole folder: the composition module calls its siblings (../network, ...).
+    shutil.copytree(MODULE_LIBRARY / "modules", tmp_path / "modules")
+    runner = TerraformRunner(tmp_path / "modules" / module, toolchain)
     runner.run("init", input=False, backend=False)
     runner.run("validate")
 

@@ -1,21 +1,49 @@
 # Blueprint "full": a complete Spotmusic environment (dev, staging or prod) with every component:
-# the common ones in core.tf (shared with the sandbox blueprint), and here the state store, CDN,
-# cache, database, API Gateway and WAF.
+# the common ones (modules/environment, shared with the sandbox blueprint), and here the state store,
+# CDN, cache, database, API Gateway and WAF.
 
 locals {
-  blueprint = "full"
-  prod      = var.tier == "prod"
+  prod = var.tier == "prod"
+}
+
+module "environment" {
+  source = "../../modules/environment"
+
+  environment = var.environment
+  name_prefix = var.name_prefix
+  tags        = var.tags
+  blueprint   = "full"
+  tier        = var.tier
+
+  vpc_cidr = var.vpc_cidr
   # One NAT gateway per AZ in prod, so losing an AZ does not cut the other one off.
   single_nat_gateway = !local.prod
+
   database = {
     username = var.db_username
     name     = var.db_name
     host     = module.database.address
     port     = module.database.port
   }
+  db_password                 = var.db_password
+  app_secret_key              = var.app_secret_key
+  secret_recovery_window_days = var.secret_recovery_window_days
+  force_destroy_data          = var.force_destroy_data
+
+  image_tag             = var.image_tag
+  web_api_desired_count = var.web_api_desired_count
+  workers_desired_count = var.workers_desired_count
+  container_port        = var.container_port
+  log_level             = var.log_level
+  log_retention_days    = var.log_retention_days
+
   extra_parameters = {
     "redis-host" = module.cache.primary_endpoint_address
     "cdn-domain" = module.cdn.domain_name
+  }
+  extra_service_environment = {
+    CDN_DOMAIN = module.cdn.domain_name
+    REDIS_HOST = module.cache.primary_endpoint_address
   }
   audio_reader_arns = [module.cdn.origin_access_identity_iam_arn]
   monitored = {
@@ -25,19 +53,15 @@ locals {
     api_stage_name    = module.api_gateway.stage_name
     web_acl_name      = module.waf.web_acl_name
   }
-  extra_service_environment = {
-    CDN_DOMAIN = module.cdn.domain_name
-    REDIS_HOST = module.cache.primary_endpoint_address
-  }
 }
 
 # The environment's own remote-state store, for the Terraform stacks its teams run inside it.
 module "state_backend" {
   source = "../../modules/state_backend"
 
-  environment = local.common.environment
-  name_prefix = local.common.name_prefix
-  tags        = local.common.tags
+  environment = var.environment
+  name_prefix = var.name_prefix
+  tags        = module.environment.tags
 
   force_destroy = var.force_destroy_data
 }
@@ -45,12 +69,12 @@ module "state_backend" {
 module "cdn" {
   source = "../../modules/cdn"
 
-  environment = local.common.environment
-  name_prefix = local.common.name_prefix
-  tags        = local.common.tags
+  environment = var.environment
+  name_prefix = var.name_prefix
+  tags        = module.environment.tags
 
-  bucket_id                   = module.audio_storage.bucket_id
-  bucket_regional_domain_name = module.audio_storage.bucket_regional_domain_name
+  bucket_id                   = module.environment.audio_bucket_id
+  bucket_regional_domain_name = module.environment.audio_bucket_regional_domain_name
   price_class                 = var.cdn_price_class
   wait_for_deployment         = var.cdn_wait_for_deployment
 }
@@ -58,12 +82,12 @@ module "cdn" {
 module "cache" {
   source = "../../modules/cache"
 
-  environment = local.common.environment
-  name_prefix = local.common.name_prefix
-  tags        = local.common.tags
+  environment = var.environment
+  name_prefix = var.name_prefix
+  tags        = module.environment.tags
 
-  subnet_ids            = module.network.private_subnet_ids
-  security_group_ids    = [module.security_groups.cache_security_group_id]
+  subnet_ids            = module.environment.private_subnet_ids
+  security_group_ids    = [module.environment.cache_security_group_id]
   node_type             = var.cache_node_type
   number_cache_clusters = local.prod ? max(2, var.cache_nodes) : var.cache_nodes
 }
@@ -71,12 +95,12 @@ module "cache" {
 module "database" {
   source = "../../modules/database"
 
-  environment = local.common.environment
-  name_prefix = local.common.name_prefix
-  tags        = local.common.tags
+  environment = var.environment
+  name_prefix = var.name_prefix
+  tags        = module.environment.tags
 
-  subnet_ids              = module.network.private_subnet_ids
-  security_group_ids      = [module.security_groups.database_security_group_id]
+  subnet_ids              = module.environment.private_subnet_ids
+  security_group_ids      = [module.environment.database_security_group_id]
   instance_class          = var.db_instance_class
   allocated_storage       = var.db_allocated_storage
   db_name                 = var.db_name
@@ -91,9 +115,9 @@ module "database" {
 module "api_gateway" {
   source = "../../modules/api_gateway"
 
-  environment = local.common.environment
-  name_prefix = local.common.name_prefix
-  tags        = local.common.tags
+  environment = var.environment
+  name_prefix = var.name_prefix
+  tags        = module.environment.tags
 
   backend_url        = var.api_backend_url
   log_retention_days = var.log_retention_days
@@ -102,12 +126,11 @@ module "api_gateway" {
 module "waf" {
   source = "../../modules/waf"
 
-  environment = local.common.environment
-  name_prefix = local.common.name_prefix
-  tags        = local.common.tags
+  environment = var.environment
+  name_prefix = var.name_prefix
+  tags        = module.environment.tags
 
   resource_arn       = module.api_gateway.stage_arn
   rate_limit         = var.waf_rate_limit
   log_retention_days = var.log_retention_days
 }
-

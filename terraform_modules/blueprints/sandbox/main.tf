@@ -1,11 +1,19 @@
 # Blueprint "sandbox": a cheap, short-lived Spotmusic environment for a feature branch.
 # Network, IAM, security groups, secrets, audio storage, queues, observability, container registry
-# and ECS (all in core.tf, shared with the full blueprint); no database, cache, CDN, WAF or API
-# Gateway (the full blueprint has them).
+# and ECS (modules/environment); no database, cache, CDN, WAF or API Gateway (the full blueprint has them).
 
-locals {
-  blueprint          = "sandbox"
+module "environment" {
+  source = "../../modules/environment"
+
+  environment = var.environment
+  name_prefix = var.name_prefix
+  tags        = var.tags
+  blueprint   = "sandbox"
+  tier        = var.tier
+
+  vpc_cidr           = var.vpc_cidr
   single_nat_gateway = true
+
   # No database of its own: the credentials kept are those the services would use for a shared one.
   database = {
     username = "spotmusic"
@@ -13,14 +21,15 @@ locals {
     host     = ""
     port     = 3306
   }
-  extra_parameters  = {}
-  audio_reader_arns = []
-  monitored = {
-    db_instance_id    = ""
-    cache_cluster_ids = []
-    api_name          = ""
-    api_stage_name    = ""
-    web_acl_name      = ""
-  }
-  extra_service_environment = {}
+  db_password                 = var.db_password
+  app_secret_key              = var.app_secret_key
+  secret_recovery_window_days = var.secret_recovery_window_days
+  force_destroy_data          = var.force_destroy_data
+
+  image_tag             = var.image_tag
+  web_api_desired_count = var.web_api_desired_count
+  workers_desired_count = var.workers_desired_count
+  container_port        = var.container_port
+  log_level             = var.log_level
+  log_retention_days    = var.log_retention_days
 }

@@ -64,6 +64,24 @@ locals {
 
   # No "command" key at all when the list is empty, so the image's CMD applies.
   workers_command = { for key, command in { command = var.workers_command } : key => command if length(command) > 0 }
+
+  # One task definition and one service each, keyed by the service's name (the keys of service_names).
+  services = {
+    web-api = {
+      cpu                   = var.web_api_cpu
+      memory                = var.web_api_memory
+      task_role_arn         = var.web_api_task_role_arn
+      desired_count         = var.web_api_desired_count
+      container_definitions = jsonencode([local.web_api_container])
+    }
+    workers = {
+      cpu                   = var.workers_cpu
+      memory                = var.workers_memory
+      task_role_arn         = var.workers_task_role_arn
+      desired_count         = var.workers_desired_count
+      container_definitions = jsonencode([local.workers_container])
+    }
+  }
 }
 
 data "aws_region" "current" {}
@@ -85,15 +103,17 @@ resource "aws_ecs_cluster" "this" {
   tags = merge(local.tags, { Name = local.cluster_name })
 }
 
-resource "aws_ecs_task_definition" "web_api" {
-  family                   = local.service_names["web-api"]
+resource "aws_ecs_task_definition" "this" {
+  for_each = local.services
+
+  family                   = local.service_names[each.key]
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
-  cpu                      = tostring(var.web_api_cpu)
-  memory                   = tostring(var.web_api_memory)
+  cpu                      = tostring(each.value.cpu)
+  memory                   = tostring(each.value.memory)
   execution_role_arn       = var.execution_role_arn
-  task_role_arn            = var.web_api_task_role_arn
-  container_definitions    = jsonencode([local.web_api_container])
+  task_role_arn            = each.value.task_role_arn
+  container_definitions    = each.value.container_definitions
 
   dynamic "volume" {
     for_each = var.readonly_root_filesystem ? [local.tmp_volume] : []
@@ -103,37 +123,20 @@ resource "aws_ecs_task_definition" "web_api" {
     }
   }
 
-  tags = merge(local.tags, { Name = local.service_names["web-api"], Service = "web-api" })
+  tags = merge(local.tags, { Name = local.service_names[each.key], Service = each.key })
 }
 
-resource "aws_ecs_task_definition" "workers" {
-  family                   = local.service_names["workers"]
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = tostring(var.workers_cpu)
-  memory                   = tostring(var.workers_memory)
-  execution_role_arn       = var.execution_role_arn
-  task_role_arn            = var.workers_task_role_arn
-  container_definitions    = jsonencode([local.workers_container])
+resource "aws_ecs_service" "this" {
+  for_each = local.services
 
-  dynamic "volume" {
-    for_each = var.readonly_root_filesystem ? [local.tmp_volume] : []
-
-    content {
-      name = volume.value
-    }
-  }
-
-  tags = merge(local.tags, { Name = local.service_names["workers"], Service = "workers" })
-}
-
-resource "aws_ecs_service" "web_api" {
-  name            = local.service_names["web-api"]
+  name            = local.service_names[each.key]
   cluster         = aws_ecs_cluster.this.id
-  task_definition = aws_ecs_task_definition.web_api.arn
-  desired_count   = var.web_api_desired_count
+  task_definition = aws_ecs_task_definition.this[each.key].arn
+  desired_count   = each.value.desired_count
   launch_type     = "FARGATE"
 
+  # Rolling deployments: a replacement starts before the old task stops (the workers take jobs from a
+  # queue, so two at once is safe for them too).
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
 
@@ -152,33 +155,5 @@ resource "aws_ecs_service" "web_api" {
   enable_ecs_managed_tags = true
   propagate_tags          = "SERVICE"
 
-  tags = merge(local.tags, { Name = local.service_names["web-api"], Service = "web-api" })
-}
-
-resource "aws_ecs_service" "workers" {
-  name            = local.service_names["workers"]
-  cluster         = aws_ecs_cluster.this.id
-  task_definition = aws_ecs_task_definition.workers.arn
-  desired_count   = var.workers_desired_count
-  launch_type     = "FARGATE"
-
-  # Workers take jobs from a queue: a replacement may start before the old task stops.
-  deployment_minimum_healthy_percent = 100
-  deployment_maximum_percent         = 200
-
-  deployment_circuit_breaker {
-    enable   = true
-    rollback = true
-  }
-
-  network_configuration {
-    subnets          = var.private_subnet_ids
-    security_groups  = var.security_group_ids
-    assign_public_ip = false
-  }
-
-  enable_ecs_managed_tags = true
-  propagate_tags          = "SERVICE"
-
-  tags = merge(local.tags, { Name = local.service_names["workers"], Service = "workers" })
+  tags = merge(local.tags, { Name = local.service_names[each.key], Service = each.key })
 }

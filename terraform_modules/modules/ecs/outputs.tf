@@ -15,16 +15,10 @@ output "service_names" {
 
 output "service_ids" {
   description = "ECS service id (its ARN) by service."
-  value = {
-    web-api = aws_ecs_service.web_api.id
-    workers = aws_ecs_service.workers.id
-  }
+  value       = { for name, service in aws_ecs_service.this : name => service.id }
 }
 
 output "task_definition_arns" {
   description = "Task definition ARN (family:revision) by service."
-  value = {
-    web-api = aws_ecs_task_definition.web_api.arn
-    workers = aws_ecs_task_definition.workers.arn
-  }
+  value       = { for name, task_definition in aws_ecs_task_definition.this : name => task_definition.arn }
 }

@@ -1,4 +1,7 @@
-# Shared by every blueprint (symlinked): the outputs every environment has.
+output "tags" {
+  description = "Tags every resource of the environment carries beyond each module's own (the given tags, Tier and Blueprint), for the blueprint's other components."
+  value       = local.tags
+}
 
 output "vpc_id" {
   description = "ID of the environment's VPC."
@@ -10,12 +13,27 @@ output "private_subnet_ids" {
   value       = module.network.private_subnet_ids
 }
 
-output "audio_bucket" {
+output "database_security_group_id" {
+  description = "Security group for a database, reachable from the services' tasks only."
+  value       = module.security_groups.database_security_group_id
+}
+
+output "cache_security_group_id" {
+  description = "Security group for a cache, reachable from the services' tasks only."
+  value       = module.security_groups.cache_security_group_id
+}
+
+output "audio_bucket_id" {
   description = "Name of the S3 bucket holding audio files."
   value       = module.audio_storage.bucket_id
 }
 
-output "work_queue_url" {
+output "audio_bucket_regional_domain_name" {
+  description = "Regional domain name of the audio bucket, the origin of a CDN in front of it."
+  value       = module.audio_storage.bucket_regional_domain_name
+}
+
+output "queue_url" {
   description = "URL of the SQS work queue."
   value       = module.queues.queue_url
 }

@@ -1,5 +1,3 @@
-# Shared by every blueprint (symlinked): the variables every environment has.
-
 variable "environment" {
   type        = string
   description = "Name of the Spotmusic environment (3-20 chars: lowercase letters, digits, hyphens; starts with a letter)."
@@ -137,5 +135,103 @@ variable "log_level" {
   validation {
     condition     = contains(["debug", "info", "warning", "error"], var.log_level)
     error_message = "The log level must be debug, info, warning or error."
+  }
+}
+
+variable "blueprint" {
+  type        = string
+  description = "Name of the blueprint this environment is made from, tagged on every resource (Blueprint)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_-]{0,40}$", var.blueprint))
+    error_message = "The blueprint must be 1-41 characters: lowercase letters, digits, '_' and '-', starting with a letter."
+  }
+}
+
+variable "single_nat_gateway" {
+  type        = bool
+  description = "One NAT gateway for both AZs (cheaper); false gives each AZ its own, so losing an AZ does not cut the other off."
+  default     = true
+}
+
+variable "database" {
+  type = object({
+    username = string
+    name     = string
+    host     = string
+    port     = number
+  })
+  description = "The database the services use, kept in the credentials secret: user name, database name, host (empty when the environment has no database of its own) and port."
+
+  validation {
+    condition = (
+      can(regex("^[a-zA-Z][a-zA-Z0-9_]{0,15}$", var.database.username)) &&
+      can(regex("^[a-zA-Z][a-zA-Z0-9_]{0,63}$", var.database.name)) &&
+      var.database.port >= 1 && var.database.port <= 65535 && floor(var.database.port) == var.database.port
+    )
+    error_message = "The database needs a user name (a letter, then letters, digits, '_'; at most 16), a database name (likewise, at most 64) and a port from 1 to 65535."
+  }
+}
+
+variable "secret_recovery_window_days" {
+  type        = number
+  description = "Days a destroyed secret can still be recovered; 0 deletes it at once."
+  default     = 7
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "The secret recovery window must be 0 or from 7 to 30 days."
+  }
+}
+
+variable "force_destroy_data" {
+  type        = bool
+  description = "Let destroy delete the audio bucket even when it holds files. Keep false for anything that matters."
+  default     = false
+}
+
+variable "extra_parameters" {
+  type        = map(string)
+  description = "SSM String parameters beyond the common ones (audio-bucket, queue-url, log-level), e.g. the blueprint's cache host and CDN domain."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.extra_parameters) : can(regex("^[a-zA-Z0-9_.-]+(/[a-zA-Z0-9_.-]+)*$", name))])
+    error_message = "The extra parameter names must be SSM path parts: letters, digits, '_', '.', '-', separated by '/'."
+  }
+}
+
+variable "audio_reader_arns" {
+  type        = list(string)
+  description = "IAM ARNs allowed to read audio objects, e.g. the CDN's origin access identity. Values may be unknown until apply; only the list's length must be known at plan time."
+  default     = []
+}
+
+variable "monitored" {
+  type = object({
+    db_instance_id    = string
+    cache_cluster_ids = list(string)
+    api_name          = string
+    api_stage_name    = string
+    web_acl_name      = string
+  })
+  description = "The blueprint's own resources the alarms and the dashboard watch beyond the common ones: RDS instance, Redis clusters, API Gateway REST API and stage, WAF web ACL (empty: the environment has none)."
+  default = {
+    db_instance_id    = ""
+    cache_cluster_ids = []
+    api_name          = ""
+    api_stage_name    = ""
+    web_acl_name      = ""
+  }
+}
+
+variable "extra_service_environment" {
+  type        = map(string)
+  description = "Plain environment variables of both services beyond the common ones (SPOTMUSIC_ENVIRONMENT, AUDIO_BUCKET, WORK_QUEUE_URL, which win on a clash); never secrets."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.extra_service_environment) : can(regex("^[A-Z_][A-Z0-9_]*$", name))])
+    error_message = "The extra service environment variable names must be upper case letters, digits and '_', not starting with a digit."
   }
 }

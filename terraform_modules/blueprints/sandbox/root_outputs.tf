@@ -1,1 +1,0 @@
-../../shared/root_outputs.tf

@@ -1,1 +1,0 @@
-../shared/aws_variables.tf
