@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A refused action (portal/refusals.py) raised by a page view: a page with its status (409, 400) and sentence.
+    "portal.http_errors.RefusalMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

@@ -20,7 +20,7 @@ from portal.audit.choices import SEVERITY_RANK, FindingStatus, ResourceKind, Sev
 from portal.audit.evidence import evidence_lines, missing_pointers
 from portal.audit.export import export_records, filename, records_csv
 from portal.audit.forms import AuditRequestForm, FindingFilterForm, RoleFilterForm, SuppressionForm
-from portal.audit.models import AuditError, AuditRun, Finding, release_expired_suppressions, request_audit, suppress
+from portal.audit.models import AuditRun, Finding, release_expired_suppressions, request_audit, suppress
 from portal.environments.models import Environment
 from provisioning.audit.rules import RULES
 
@@ -134,12 +134,8 @@ def audit_request(request):
         return redirect("audit:findings")
     name = form.cleaned_data["environment"]
     environment = get_object_or_404(Environment, name=name) if name else None
-    try:
-        run = request_audit(request.user, environment, request=request)
-    except AuditError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Audit #{run.pk} of {run.scope_label} queued: findings update when it is done.")
+    run = request_audit(request.user, environment, request=request)
+    messages.success(request, f"Audit #{run.pk} of {run.scope_label} queued: findings update when it is done.")
     return redirect("audit:findings")
 
 

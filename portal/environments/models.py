@@ -23,6 +23,7 @@ from portal.environments.choices import (
     EnvironmentStatus,
     Tier,
 )
+from portal.refusals import Refused
 from portal.runs.choices import FINISHED_STATUSES
 from portal.text_input import shown_key, unencodable_problem
 from provisioning.blueprints import VariableValueError, check_value, list_blueprints, read_blueprint
@@ -42,8 +43,14 @@ MAX_NESTING = 8
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class LifecycleError(RuntimeError):
+class LifecycleError(Refused):
     """A lifecycle action (drift check, extension) is refused; the message says why, for the user."""
+
+
+class ExtensionRefused(LifecycleError):
+    """The lifetime cannot be pushed further: none to extend, the environment going, or past the longest."""
+
+    status_code = 400
 
 
 class Blueprint(models.Model):
@@ -227,19 +234,19 @@ class Environment(models.Model):
 
         _check_hours(hours, "hours")
         if self.expires_at is None:
-            raise LifecycleError(f"{self.name} has no lifetime: it does not expire, so there is nothing to extend.")
+            raise ExtensionRefused(f"{self.name} has no lifetime: it does not expire, so there is nothing to extend.")
         if self.status in (EnvironmentStatus.DESTROYING, EnvironmentStatus.DESTROYED):
-            raise LifecycleError(f"{self.name} is {self.get_status_display().lower()}: its lifetime cannot change.")
+            raise ExtensionRefused(f"{self.name} is {self.get_status_display().lower()}: its lifetime cannot change.")
         run = self.expiry_destroy_run
         if run is not None and not run.is_finished:
-            raise LifecycleError(
+            raise ExtensionRefused(
                 f"{self.name} expired and Launchpad's destroy run #{run.pk} is under way: cancel that run first "
                 "to keep the environment, then extend it."
             )
         now = timezone.now()
         expires_at = max(self.expires_at, now) + timedelta(hours=hours)
         if expires_at > now + timedelta(hours=MAX_LIFETIME_HOURS):
-            raise LifecycleError(
+            raise ExtensionRefused(
                 f"{self.name} would then live until {expires_at:%Y-%m-%d %H:%M} UTC: an environment may be given "
                 f"at most {MAX_LIFETIME_HOURS} hours from now."
             )

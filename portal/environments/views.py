@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.activity.models import record
 from portal.environments.forms import DestroyConfirmationForm, EnvironmentFilterForm, EnvironmentForm, ExtendForm
-from portal.environments.models import Blueprint, Environment, LifecycleError, create_environment
+from portal.environments.models import Blueprint, Environment, create_environment
 from portal.permissions import can_change_environment
 from portal.runs.choices import FINISHED_STATUSES, RunKind, RunStatus
 from portal.runs.models import Run, TransitionError, request_run
@@ -192,11 +192,7 @@ def environment_request_run(request, name: str):
     if kind not in (RunKind.PLAN, RunKind.APPLY):
         messages.error(request, "Choose plan or apply; destroying has its own confirmation page.")
         return redirect("environments:detail", environment.name)
-    try:
-        run = request_run(environment, kind, request.user, request)
-    except TransitionError as error:
-        messages.error(request, str(error))
-        return redirect("environments:detail", environment.name)
+    run = request_run(environment, kind, request.user, request)
     return redirect("runs:detail", run.pk)
 
 
@@ -224,12 +220,8 @@ def environment_destroy(request, name: str):
 def environment_check_drift(request, name: str):
     """The "Check drift now" button: a refresh-only plan, queued; its result appears on the page."""
     environment = _changeable(request, name)
-    try:
-        environment.request_drift_check(request.user, request)
-    except LifecycleError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Drift check of {environment.name} queued: the result appears below.")
+    environment.request_drift_check(request.user, request)
+    messages.success(request, f"Drift check of {environment.name} queued: the result appears below.")
     return redirect(reverse("environments:detail", args=[environment.name]) + "#drift")
 
 
@@ -244,7 +236,7 @@ def environment_extend(request, name: str):
     else:
         try:
             environment.extend(form.cleaned_data["hours"], request.user, request)
-        except (LifecycleError, ValidationError) as error:
+        except ValidationError as error:
             messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         else:
             messages.success(

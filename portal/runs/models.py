@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment
+from portal.refusals import Refused
 from portal.runs.choices import ACTIVE_STATUSES, FINISHED_STATUSES, EventStream, RunKind, RunStatus
 
 
-class TransitionError(RuntimeError):
+class TransitionError(Refused):
     """The run is not in a status that allows this; the message says why, for the user."""
 
 

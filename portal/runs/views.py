@@ -14,7 +14,7 @@ from portal.audit.evidence import evidence_lines
 from portal.permissions import can_change_environment
 from portal.runs.choices import RunKind, RunStatus
 from portal.runs.forms import ReviewForm
-from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, TransitionError, cancel_run, review_run
+from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, cancel_run, review_run
 from provisioning.audit.rules import RULES
 
 # Lines sent per poll of the log: a long log arrives in a few polls instead of one huge response.
@@ -167,12 +167,8 @@ def run_review(request, pk: int, decision: str):
         return redirect("runs:detail", pk)
     comment = form.cleaned_data["comment"]
     approve = decision == "approve"
-    try:
-        run = review_run(_run(pk).pk, request.user, approve, comment, request)
-    except TransitionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Run #{run.pk} {'approved: its apply is queued' if approve else 'rejected'}.")
+    run = review_run(_run(pk).pk, request.user, approve, comment, request)
+    messages.success(request, f"Run #{run.pk} {'approved: its apply is queued' if approve else 'rejected'}.")
     return redirect("runs:detail", pk)
 
 
@@ -182,12 +178,8 @@ def run_cancel(request, pk: int):
     run = _run(pk)
     if not _can_cancel(request.user, run):
         raise PermissionDenied("Only the requester, the environment's owner or an admin can cancel a run.")
-    try:
-        run = cancel_run(run.pk, request.user, request)
-    except TransitionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(
-            request, "Cancel requested: the worker stops the plan." if run.cancel_requested else "Run cancelled."
-        )
+    run = cancel_run(run.pk, request.user, request)
+    messages.success(
+        request, "Cancel requested: the worker stops the plan." if run.cancel_requested else "Run cancelled."
+    )
     return redirect("runs:detail", pk)

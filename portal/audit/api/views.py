@@ -25,7 +25,7 @@ from portal.audit.api.serializers import (
 from portal.audit.choices import FindingStatus, ResourceKind, Severity
 from portal.audit.export import export_records, filename, records_csv
 from portal.audit.forms import ACCOUNT_WIDE, filter_findings
-from portal.audit.models import AuditError, AuditRun, Finding, release_expired_suppressions, request_audit, suppress
+from portal.audit.models import AuditRun, Finding, release_expired_suppressions, request_audit, suppress
 from portal.audit.views import by_severity
 from portal.environments.models import Environment
 from portal.permissions import IsAdmin
@@ -181,11 +181,8 @@ class AuditRunViewSet(
         serializer.is_valid(raise_exception=True)
         name = serializer.validated_data.get("environment")
         environment = get_object_or_404(Environment, name=name) if name else None
-        try:
-            with transaction.atomic():
-                run = request_audit(request.user, environment, request=request)
-        except AuditError as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        with transaction.atomic():
+            run = request_audit(request.user, environment, request=request)
         return Response(AuditRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

@@ -25,7 +25,6 @@ from portal.environments.models import (
     Blueprint,
     DriftCheck,
     Environment,
-    LifecycleError,
     create_environment,
     validate_environment,
 )
@@ -149,10 +148,7 @@ class EnvironmentViewSet(
         environment = self.get_object()
         serializer = ExtendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            environment.extend(serializer.validated_data["hours"], request.user, request)
-        except LifecycleError as error:
-            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+        environment.extend(serializer.validated_data["hours"], request.user, request)
         return Response(self.get_serializer(environment).data)
 
 
@@ -183,8 +179,5 @@ class DriftCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         environment = self.environment()
         if not can_change_environment(request.user, environment):
             raise PermissionDenied("Only the environment's owner or an admin can ask for a drift check.")
-        try:
-            check = environment.request_drift_check(request.user, request)
-        except LifecycleError as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        check = environment.request_drift_check(request.user, request)
         return Response(DriftCheckSerializer(check).data, status=status.HTTP_202_ACCEPTED)

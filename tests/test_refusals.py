@@ -1,0 +1,116 @@
+"""Refusals (portal/refusals.py): each kind answers with its own status and its sentence, through the API as
+JSON and through the pages as a page, and writes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from portal.activity.models import AuditEvent
+from portal.audit.models import AuditRun
+from tests.factories import api_client, make_environment, make_run, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Refusal:
+    user: object
+    api: tuple[str, dict]
+    page: tuple[str, dict]
+    status: int
+    sentence: str
+
+
+def run_not_awaiting_approval() -> Refusal:  # TransitionError
+    run = make_run(make_environment(name="queued-run"), status="queued")
+    return Refusal(
+        make_user("approver"),
+        (f"/api/v1/runs/{run.pk}/approve/", {}),
+        (f"/runs/{run.pk}/approve/", {}),
+        409,
+        f"Cannot approve run #{run.pk}: it is queued.",
+    )
+
+
+def drift_check_before_the_first_apply() -> Refusal:  # LifecycleError
+    environment = make_environment(name="never-applied")
+    return Refusal(
+        environment.owner,
+        ("/api/v1/environments/never-applied/drift-checks/", {}),
+        ("/environments/never-applied/drift/", {}),
+        409,
+        "never-applied is new (never applied): drift is checked on applied environments (ready or drifted).",
+    )
+
+
+def extending_an_environment_without_a_lifetime() -> Refusal:  # ExtensionRefused
+    environment = make_environment(name="forever", blueprint_name="full")
+    return Refusal(
+        environment.owner,
+        ("/api/v1/environments/forever/extend/", {"hours": 5}),
+        ("/environments/forever/extend/", {"hours": "5"}),
+        400,
+        "forever has no lifetime: it does not expire, so there is nothing to extend.",
+    )
+
+
+def audit_already_under_way() -> Refusal:  # AuditError
+    running = AuditRun.objects.create()
+    return Refusal(
+        make_user("admin"),
+        ("/api/v1/audit/runs/", {"environment": None}),
+        ("/audit/runs/", {"environment": ""}),
+        409,
+        f"An audit of the whole account is already under way (#{running.pk}).",
+    )
+
+
+REFUSALS = [
+    run_not_awaiting_approval,
+    drift_check_before_the_first_apply,
+    extending_an_environment_without_a_lifetime,
+    audit_already_under_way,
+]
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+def test_the_api_answers_a_refusal_with_its_status_and_sentence(refusal):
+    refusal = refusal()
+    path, data = refusal.api
+
+    response = api_client(refusal.user).post(path, data, format="json")
+
+    assert response.status_code == refusal.status
+    assert response.json() == {"detail": refusal.sentence}
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+def test_a_page_answers_a_refusal_with_its_status_and_sentence(refusal):
+    refusal = refusal()
+    path, data = refusal.page
+    client = Client()
+    client.force_login(refusal.user)
+
+    response = client.post(path, data, HTTP_REFERER="http://testserver/environments/")
+
+    assert response.status_code == refusal.status
+    assert response.templates[0].name == "refused.html"
+    assert f'<p class="subtitle" id="refusal">{refusal.sentence}</p>' in response.content.decode()
+    assert '<a class="button" href="http://testserver/environments/">Back</a>' in response.content.decode()
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_refusal_page_does_not_link_back_to_another_site():
+    refusal = run_not_awaiting_approval()
+    client = Client()
+    client.force_login(refusal.user)
+
+    response = client.post(refusal.page[0], HTTP_REFERER="https://evil.example/phish")
+
+    assert response.status_code == 409
+    assert "evil.example" not in response.content.decode()
+    assert 'href="/"' in response.content.decode()
