@@ -1,4 +1,5 @@
-"""The Celery application: configuration from Django settings (CELERY_*), tasks from provisioning.tasks and .audit_tasks."""
+"""The Celery application: configuration from Django settings (CELERY_*), tasks from provisioning.tasks and
+.audit_tasks and from each installed app's tasks module (portal/<app>/tasks.py)."""
 
 import os
 
@@ -10,3 +11,4 @@ app = Celery("launchpad")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["provisioning"])
 app.autodiscover_tasks(["provisioning"], related_name="audit_tasks")
+app.autodiscover_tasks()

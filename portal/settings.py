@@ -352,5 +352,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Webhook deliveries whose retry is due (a worker lost with a retry in hand is caught up here).
     "deliver-due-webhooks": {"task": "portal.notifications.tasks.deliver_due_webhooks", "schedule": 60.0},
+    # Findings whose suppression ran out are open again within a minute (the audit pages only read).
+    "release-expired-suppressions": {"task": "portal.audit.tasks.release_expired_suppressions", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

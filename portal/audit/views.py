@@ -20,7 +20,7 @@ from portal.audit.choices import SEVERITY_RANK, FindingStatus, ResourceKind, Sev
 from portal.audit.evidence import evidence_lines, missing_pointers
 from portal.audit.export import export_records, filename, records_csv
 from portal.audit.forms import AuditRequestForm, FindingFilterForm, RoleFilterForm, SuppressionForm
-from portal.audit.models import AuditRun, Finding, release_expired_suppressions, request_audit, suppress
+from portal.audit.models import AuditRun, Finding, request_audit, suppress
 from portal.environments.models import Environment
 from provisioning.audit.rules import RULES
 
@@ -49,7 +49,6 @@ def open_counts() -> dict[str, int]:
 
 def filtered_findings(request) -> tuple[FindingFilterForm, object]:
     """The findings page's filter form and the findings it selects (no filter: every unresolved one)."""
-    release_expired_suppressions()
     filters = FindingFilterForm(request.GET or None)
     findings = Finding.objects.select_related("environment")
     findings = filters.filter(findings) if request.GET else findings.exclude(status=FindingStatus.RESOLVED)
@@ -81,7 +80,6 @@ def finding_list(request):
 @admin_only
 @require_GET
 def finding_detail(request, pk: int):
-    release_expired_suppressions()
     finding = get_object_or_404(Finding.objects.select_related("environment", "last_audit_run"), pk=pk)
     return render(request, "audit/finding_detail.html", _detail_context(finding, SuppressionForm()))
 
@@ -143,7 +141,6 @@ def audit_request(request):
 @require_GET
 def changes(request):
     """What changed in the last 24 hours: new and re-opened findings, and resolved ones."""
-    release_expired_suppressions()
     since = timezone.now() - CHANGES_WINDOW
     findings = Finding.objects.select_related("environment")
     return render(

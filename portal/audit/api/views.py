@@ -25,7 +25,7 @@ from portal.audit.api.serializers import (
 from portal.audit.choices import FindingStatus, ResourceKind, Severity
 from portal.audit.export import export_records, filename, records_csv
 from portal.audit.forms import ACCOUNT_WIDE, filter_findings
-from portal.audit.models import AuditRun, Finding, release_expired_suppressions, request_audit, suppress
+from portal.audit.models import AuditRun, Finding, request_audit, suppress
 from portal.audit.views import by_severity
 from portal.environments.models import Environment
 from portal.permissions import IsAdmin
@@ -92,7 +92,6 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             raise ValidationError({"format": ["Choose json or csv."]}) from None
 
     def get_queryset(self):
-        release_expired_suppressions()
         findings = Finding.objects.select_related("environment").prefetch_related("suppressions__created_by")
         if self.action not in ("list", "export"):
             return findings
