@@ -19,7 +19,8 @@ def exception_handler(exc, context):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = ValidationError(detail)
     if isinstance(exc, Refused):
-        return Response({"detail": str(exc)}, status=exc.status_code)
+        body = {exc.field: [str(exc)]} if exc.field else {"detail": str(exc)}
+        return Response(body, status=exc.status_code)
     if isinstance(exc, DataError):
         # Raised before anything was written (a lookup or the first write of an atomic block, rolled back).
         message = "The request holds a value the database cannot store or compare"

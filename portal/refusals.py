@@ -11,3 +11,5 @@ class Refused(Exception):
     """The action conflicts with the current state (409); ``str()`` is the sentence shown to the user."""
 
     status_code = 409
+    # The request field the refusal is about: the API then names it ({"comment": [sentence]}) like a form error.
+    field: str | None = None

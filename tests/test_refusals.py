@@ -10,6 +10,8 @@ from django.test import Client
 
 from portal.activity.models import AuditEvent
 from portal.audit.models import AuditRun
+from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, HIGH_FINDINGS_NEED_JUSTIFICATION
+from tests.audit.test_pre_apply import awaiting_with_findings
 from tests.factories import api_client, make_environment, make_run, make_user
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +34,17 @@ def run_not_awaiting_approval() -> Refusal:  # TransitionError
         (f"/runs/{run.pk}/approve/", {}),
         409,
         f"Cannot approve run #{run.pk}: it is queued.",
+    )
+
+
+def plan_with_high_findings_approved_by_an_approver() -> Refusal:  # SecurityHold
+    run = awaiting_with_findings(make_environment(name="insecure-plan"))
+    return Refusal(
+        make_user("approver"),
+        (f"/api/v1/runs/{run.pk}/approve/", {"comment": "Fine."}),
+        (f"/runs/{run.pk}/approve/", {"comment": "Fine."}),
+        403,
+        HIGH_FINDINGS_NEED_ADMIN,
     )
 
 
@@ -70,6 +83,7 @@ def audit_already_under_way() -> Refusal:  # AuditError
 
 REFUSALS = [
     run_not_awaiting_approval,
+    plan_with_high_findings_approved_by_an_approver,
     drift_check_before_the_first_apply,
     extending_an_environment_without_a_lifetime,
     audit_already_under_way,
@@ -114,3 +128,18 @@ def test_a_refusal_page_does_not_link_back_to_another_site():
     assert response.status_code == 409
     assert "evil.example" not in response.content.decode()
     assert 'href="/"' in response.content.decode()
+
+
+def test_a_refusal_about_a_field_names_the_field_in_the_api_and_is_a_400_on_the_page():
+    run = awaiting_with_findings(make_environment(name="insecure-plan"))
+    admin = make_user("admin")
+    client = Client()
+    client.force_login(admin)
+
+    api = api_client(admin).post(f"/api/v1/runs/{run.pk}/approve/", {"comment": "  "}, format="json")
+    page = client.post(f"/runs/{run.pk}/approve/", {"comment": "  "})
+
+    assert (api.status_code, api.json()) == (400, {"comment": [HIGH_FINDINGS_NEED_JUSTIFICATION]})
+    assert page.status_code == 400 and HIGH_FINDINGS_NEED_JUSTIFICATION in page.content.decode()
+    run.refresh_from_db()
+    assert run.status == "awaiting_approval"

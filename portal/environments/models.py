@@ -113,9 +113,35 @@ def sync_blueprints_after_migrate(**kwargs) -> None:
     sync_blueprints()
 
 
+# The order of an environment's runs and drift checks: the latest is the first.
+NEWEST_FIRST = ("-created_at", "-id")
+
+
 class EnvironmentQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)
+
+    def with_latest_run(self):
+        """Each environment's newest run (Environment.latest_run) in one query for the whole page, not one a row."""
+        from portal.runs.models import Run
+
+        newest = Run.objects.order_by(*NEWEST_FIRST).only("id", "environment_id", "kind", "status", "created_at")
+        return self.prefetch_related(models.Prefetch("runs", queryset=newest[:1], to_attr="latest_runs"))
+
+    def with_latest_drift_check(self):
+        """Each environment's newest drift check (Environment.last_drift_check) in one query for the whole page."""
+        newest = DriftCheck.objects.order_by(*NEWEST_FIRST).select_related("requested_by").defer("log")
+        return self.prefetch_related(
+            models.Prefetch("drift_checks", queryset=newest[:1], to_attr="latest_drift_checks")
+        )
+
+
+def _prefetched_newest(environment, to_attr: str, read):
+    """The newest row prefetched into ``to_attr`` (None when there is none), or ``read()`` without the prefetch."""
+    rows = getattr(environment, to_attr, None)
+    if rows is None:
+        return read()
+    return rows[0] if rows else None
 
 
 class Environment(models.Model):
@@ -265,7 +291,13 @@ class Environment(models.Model):
 
     # --- drift -----------------------------------------------------------------------------
     def last_drift_check(self) -> DriftCheck | None:
-        return self.drift_checks.order_by("-created_at", "-id").first()
+        return _prefetched_newest(
+            self, "latest_drift_checks", lambda: self.drift_checks.order_by(*NEWEST_FIRST).first()
+        )
+
+    def latest_run(self):
+        """The newest run, or None (prefetched for a whole list by EnvironmentQuerySet.with_latest_run)."""
+        return _prefetched_newest(self, "latest_runs", lambda: self.runs.order_by(*NEWEST_FIRST).first())
 
     def request_drift_check(self, user=None, request=None) -> DriftCheck:
         """Queue a drift check (a refresh-only plan; it never applies), run by a worker after commit."""
@@ -550,3 +582,18 @@ def create_environment(
     except IntegrityError as error:  # the same name created at the same moment by someone else
         raise ValidationError({"name": [f"An environment called {name!r} already exists."]}) from error
     return environment
+
+
+def define_environment(*, blueprint, owner, apply: bool = False, request=None, **definition):
+    """Create an environment for ``owner`` (``definition``: create_environment's name, tier, region, variables,
+    lifetime_hours), record it in the activity log and, with ``apply``, ask for its first apply run: all of it
+    or, on a refusal, none of it. Returns the environment and the run (None without ``apply``)."""
+    from portal.activity.models import record
+    from portal.runs.choices import RunKind
+    from portal.runs.models import request_run
+
+    with transaction.atomic():
+        environment = create_environment(blueprint=blueprint, owner=owner, **definition)
+        record("environment.created", environment, actor=owner, request=request, blueprint=blueprint.name)
+        run = request_run(environment, RunKind.APPLY, owner, request) if apply else None
+    return environment, run

@@ -25,6 +25,34 @@ HIGH_FINDINGS_NEED_JUSTIFICATION = (
 )
 
 
+class SecurityHold(TransitionError):
+    """A plan with high-severity security findings, and an approver who is not an admin."""
+
+    status_code = 403
+
+
+class JustificationMissing(TransitionError):
+    """A plan with high-severity security findings, approved without saying why they are acceptable."""
+
+    status_code = 400
+    field = "comment"
+
+
+def security_hold_refusal(run: Run, user, comment: str | None = None) -> TransitionError | None:
+    """Why ``user`` may not approve ``run`` over its high-severity findings, or None: only an admin approves
+    such a plan, with a written justification. ``comment`` None asks about the approver alone (the review page
+    decides whether to offer the Approve button before anything is written)."""
+    from portal.accounts.roles import is_admin
+
+    if not run.high_plan_findings:
+        return None
+    if not is_admin(user):
+        return SecurityHold(HIGH_FINDINGS_NEED_ADMIN)
+    if comment is not None and not comment.strip():
+        return JustificationMissing(HIGH_FINDINGS_NEED_JUSTIFICATION)
+    return None
+
+
 class Run(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=10, choices=RunKind.choices)
@@ -147,18 +175,16 @@ class Run(models.Model):
 
         A plan with high-severity security findings is approved only by an admin, with a written justification.
         """
-        from portal.accounts.roles import is_admin, is_approver
+        from portal.accounts.roles import is_approver
 
         self._require(RunStatus.AWAITING_APPROVAL, action="approve")
         if not is_approver(user):
             raise TransitionError("Only approvers can approve runs.")
         if self.requested_by_id == user.pk:
             raise TransitionError("A run must be approved by someone other than the person who asked for it.")
-        if self.high_plan_findings:
-            if not is_admin(user):
-                raise TransitionError(HIGH_FINDINGS_NEED_ADMIN)
-            if not comment.strip():
-                raise TransitionError(HIGH_FINDINGS_NEED_JUSTIFICATION)
+        refusal = security_hold_refusal(self, user, comment)
+        if refusal is not None:
+            raise refusal
         self.status, self.approved_by, self.approved_at = RunStatus.QUEUED, user, timezone.now()
         self.review_comment = comment
         self._save("status", "approved_by", "approved_at", "review_comment")

@@ -9,12 +9,12 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.accounts.roles import is_admin, is_approver
+from portal.accounts.roles import is_approver
 from portal.audit.evidence import evidence_lines
 from portal.permissions import can_change_environment
 from portal.runs.choices import RunKind, RunStatus
 from portal.runs.forms import ReviewForm
-from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, cancel_run, review_run
+from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, cancel_run, review_run, security_hold_refusal
 from provisioning.audit.rules import RULES
 
 # Lines sent per poll of the log: a long log arrives in a few polls instead of one huge response.
@@ -50,11 +50,10 @@ def review_context(request, run: Run) -> dict:
     requester = run.requested_by_id == request.user.pk
     awaiting = run.status == RunStatus.AWAITING_APPROVAL
     can_review = awaiting and is_approver(request.user) and not requester
-    # High-severity security findings: an admin approves, with a written justification (Run.approve).
     security_hold = bool(run.high_plan_findings)
     return {
         "can_review": can_review,
-        "can_approve": can_review and (not security_hold or is_admin(request.user)),
+        "can_approve": can_review and security_hold_refusal(run, request.user) is None,
         "security_hold": security_hold,
         "security_hold_sentence": HIGH_FINDINGS_NEED_ADMIN,
         "self_approval_refused": awaiting and is_approver(request.user) and requester,

@@ -18,14 +18,13 @@ from portal.environments.api.serializers import (
     EnvironmentSerializer,
     EnvironmentUpdateSerializer,
     ExtendSerializer,
-    with_latest,
 )
 from portal.environments.models import (
     DEFAULT_LIFETIME,
     Blueprint,
     DriftCheck,
     Environment,
-    create_environment,
+    define_environment,
     validate_environment,
 )
 from portal.permissions import CanChangeEnvironment, can_change_environment
@@ -72,8 +71,10 @@ class EnvironmentViewSet(
             # A page of environments in five queries whatever its size: the newest run and drift check of every
             # row come in one query each, and the columns a list never shows (the blueprint's variable schema,
             # the encrypted secrets) are not read.
-            queryset = with_latest(queryset).defer(
-                "encrypted_secrets", "blueprint__variables", "blueprint__description"
+            queryset = (
+                queryset.with_latest_run()
+                .with_latest_drift_check()
+                .defer("encrypted_secrets", "blueprint__variables", "blueprint__description")
             )
         params = self.request.query_params
         for field in ("status", "tier", "region"):
@@ -91,19 +92,17 @@ class EnvironmentViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with transaction.atomic():
-            environment = create_environment(
-                name=data["name"],
-                blueprint=data["blueprint"],
-                tier=data["tier"],
-                region=data["region"],
-                variables=data["variables"],
-                owner=request.user,
-                lifetime_hours=data.get("lifetime_hours", DEFAULT_LIFETIME),
-            )
-            record("environment.created", environment, request=request, blueprint=environment.blueprint.name)
-            if data["apply"]:
-                request_run(environment, RunKind.APPLY, request.user, request)
+        environment, _ = define_environment(
+            name=data["name"],
+            blueprint=data["blueprint"],
+            tier=data["tier"],
+            region=data["region"],
+            variables=data["variables"],
+            owner=request.user,
+            lifetime_hours=data.get("lifetime_hours", DEFAULT_LIFETIME),
+            apply=data["apply"],
+            request=request,
+        )
         return Response(self.get_serializer(environment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=EnvironmentUpdateSerializer, responses=EnvironmentSerializer)
