@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "portal.dashboards",
     "portal.notifications",
     "portal.audit",
+    "django_filters",
 ]
 
 MIDDLEWARE = [

@@ -19,7 +19,8 @@ from portal.audit import browse
 from portal.audit.choices import SEVERITY_RANK, FindingStatus, ResourceKind, Severity
 from portal.audit.evidence import evidence_lines, missing_pointers
 from portal.audit.export import export_records, filename, records_csv
-from portal.audit.forms import AuditRequestForm, FindingFilterForm, RoleFilterForm, SuppressionForm
+from portal.audit.filtersets import FindingFilterSet
+from portal.audit.forms import AuditRequestForm, RoleFilterForm, SuppressionForm
 from portal.audit.models import AuditRun, Finding, request_audit, suppress
 from portal.environments.models import Environment
 from provisioning.audit.rules import RULES
@@ -47,12 +48,10 @@ def open_counts() -> dict[str, int]:
     return {severity.label: counts[severity.value] for severity in Severity}
 
 
-def filtered_findings(request) -> tuple[FindingFilterForm, object]:
-    """The findings page's filter form and the findings it selects (no filter: every unresolved one)."""
-    filters = FindingFilterForm(request.GET or None)
-    findings = Finding.objects.select_related("environment")
-    findings = filters.filter(findings) if request.GET else findings.exclude(status=FindingStatus.RESOLVED)
-    return filters, by_severity(findings)
+def filtered_findings(request) -> tuple[FindingFilterSet, object]:
+    """The findings page's filters and the findings they select (no filter: every unresolved one)."""
+    filterset = FindingFilterSet(request.GET, queryset=Finding.objects.select_related("environment"))
+    return filterset, by_severity(filterset.matching())
 
 
 @admin_only
@@ -66,7 +65,7 @@ def finding_list(request):
         request,
         "audit/finding_list.html",
         {
-            "filters": filters,
+            "filters": filters.page_form(),
             "page": page,
             "query": query.urlencode(),
             "filtered": bool(query),

@@ -13,7 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.environments.forms import DestroyConfirmationForm, EnvironmentFilterForm, EnvironmentForm, ExtendForm
+from portal.environments.filtersets import EnvironmentFilterSet
+from portal.environments.forms import DestroyConfirmationForm, EnvironmentForm, ExtendForm
 from portal.environments.models import Blueprint, Environment, define_environment
 from portal.permissions import can_change_environment
 from portal.runs.choices import FINISHED_STATUSES, RunKind
@@ -25,17 +26,17 @@ PAGE_SIZE = 50
 @login_required
 @require_GET
 def environment_list(request):
-    filters = EnvironmentFilterForm(request.GET or None)
-    environments = Environment.objects.select_related("blueprint", "owner").with_latest_run()
-    if request.GET:
-        environments = filters.filter(environments)
+    filterset = EnvironmentFilterSet(
+        request.GET or None, queryset=Environment.objects.select_related("blueprint", "owner").with_latest_run()
+    )
+    environments = filterset.matching()
     page = Paginator(environments, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "environments/environment_list.html",
-        {"filters": filters, "page": page, "query": query.urlencode(), "filtered": bool(query)},
+        {"filters": filterset.page_form(), "page": page, "query": query.urlencode(), "filtered": bool(query)},
     )
 
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -19,6 +19,8 @@ from portal.environments.api.serializers import (
     EnvironmentUpdateSerializer,
     ExtendSerializer,
 )
+from portal.environments.choices import REGIONS, EnvironmentStatus, Tier
+from portal.environments.filtersets import EnvironmentFilterSet
 from portal.environments.models import (
     DEFAULT_LIFETIME,
     Blueprint,
@@ -45,13 +47,17 @@ class BlueprintViewSet(viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(  # the list's filters (on the list only: no other operation reads them)
     list=extend_schema(
         parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("tier", str),
+            OpenApiParameter("status", str, enum=EnvironmentStatus.values),
+            OpenApiParameter("tier", str, enum=Tier.values),
             OpenApiParameter("blueprint", str),
             OpenApiParameter("owner", str),
-            OpenApiParameter("region", str),
+            OpenApiParameter("region", str, enum=list(REGIONS)),
             OpenApiParameter("search", str, description="Part of the name"),
-        ]
+        ],
+        responses={
+            200: EnvironmentSerializer(many=True),
+            400: OpenApiResponse(description="A filter's value is not one of its choices."),
+        },
     )
 )
 class EnvironmentViewSet(
@@ -62,6 +68,8 @@ class EnvironmentViewSet(
     serializer_class = EnvironmentSerializer
     permission_classes = [IsAuthenticated, CanChangeEnvironment]
     pagination_class = BoundedLimitOffsetPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EnvironmentFilterSet
     lookup_field = "name"
     lookup_value_regex = "[a-z][a-z0-9-]{0,40}"
 
@@ -76,16 +84,6 @@ class EnvironmentViewSet(
                 .with_latest_drift_check()
                 .defer("encrypted_secrets", "blueprint__variables", "blueprint__description")
             )
-        params = self.request.query_params
-        for field in ("status", "tier", "region"):
-            if params.get(field):
-                queryset = queryset.filter(**{field: params[field]})
-        if params.get("blueprint"):
-            queryset = queryset.filter(blueprint__name=params["blueprint"])
-        if params.get("owner"):
-            queryset = queryset.filter(owner__username=params["owner"])
-        if params.get("search"):
-            queryset = queryset.filter(Q(name__icontains=params["search"]))
         return queryset
 
     def create(self, request, *args, **kwargs):
