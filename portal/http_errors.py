@@ -1,4 +1,5 @@
-"""Error answers made outside the views: JSON under /api/, pages elsewhere; a body over the limit is a 413.
+"""Error answers made outside the views: JSON under /api/, pages elsewhere; a body over the limit is a 413; a
+refusal (portal/refusals.py) a page with its status and sentence.
 
 Django answers these itself (an address no route matches, a body over DATA_UPLOAD_MAX_MEMORY_SIZE, more form
 fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, an unexpected error) before or after any view, with HTML pages:
@@ -13,7 +14,10 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
+
+from portal.refusals import Refused
 
 API_PREFIX = "/api/"
 
@@ -73,3 +77,26 @@ class RejectNulMiddleware:
                 return JsonResponse({"detail": message}, status=400)
             return render(request, "400.html", {"message": message}, status=400)
         return self.get_response(request)
+
+
+class RefusalMiddleware:
+    """A refusal a page view lets through is a page with the refusal's status and sentence, and a way back.
+
+    The API answers them in portal/api_errors.py; a page view that shows a refusal inside its own form (the
+    destroy confirmation) catches it itself. The status makes AtomicUnsafeRequestsMiddleware roll back.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, Refused) or is_api(request):
+            return None
+        back = request.META.get("HTTP_REFERER", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+            back = ""
+        context = {"message": str(exception), "back": back}
+        return render(request, "refused.html", context, status=exception.status_code)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "portal.notifications",
     "portal.audit",
     "portal.jobs",
+    "django_filters",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A refused action (portal/refusals.py) raised by a page view: a page with its status (409, 400) and sentence.
+    "portal.http_errors.RefusalMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -354,5 +357,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Webhook deliveries whose retry is due (a worker lost with a retry in hand is caught up here).
     "deliver-due-webhooks": {"task": "portal.notifications.tasks.deliver_due_webhooks", "schedule": 60.0},
+    # Findings whose suppression ran out are open again within a minute (the audit pages only read).
+    "release-expired-suppressions": {"task": "portal.audit.tasks.release_expired_suppressions", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

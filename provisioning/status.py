@@ -58,6 +58,17 @@ WINDOWS = {
 DEFAULT_WINDOW = "1h"
 
 
+class UnknownWindow(ValueError):
+    """A chart window that is not one of WINDOWS."""
+
+
+def check_window(name: str) -> str:
+    """``name`` when it is one of WINDOWS; otherwise UnknownWindow, whose sentence names the windows there are."""
+    if name not in WINDOWS:
+        raise UnknownWindow(f"Unknown window {name!r}: choose one of {', '.join(WINDOWS)}.")
+    return name
+
+
 # --- what to read -----------------------------------------------------------------------------------
 
 

@@ -15,7 +15,8 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle
+
+from portal.client_address import client_address
 
 SCOPE = "login"
 CACHE = "signin"  # the alias in settings.CACHES
@@ -38,12 +39,6 @@ def login_rate() -> tuple[int, int]:
     return int(number), PERIODS[period[0]]
 
 
-def client_address(request) -> str:
-    """The client's address as DRF's throttles see it: REMOTE_ADDR, or the address the trusted proxies
-    (REST_FRAMEWORK["NUM_PROXIES"]) appended to X-Forwarded-For; a client's own entries are never used."""
-    return BaseThrottle().get_ident(request) or ""
-
-
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
@@ -61,14 +56,14 @@ class SignInAttempt:
     nothing is checked; ``retry_after`` is the seconds left in the window. The windows are fixed (aligned on
     the clock), so a username attacked from many addresses is locked for the rest of the window at most."""
 
-    def __init__(self, address: str, username: str) -> None:
+    def __init__(self, address: str | None, username: str) -> None:
         self.limit, window = login_rate()
         started = now()
         index = int(started // window)
         self.retry_after = max(1, math.ceil((index + 1) * window - started))
         self._timeout = window * 2
         # The username as typed, case and spaces aside: "Alice " and "alice" share one allowance.
-        self._address_key = f"login-failures:address:{_digest(address)}:{index}"
+        self._address_key = f"login-failures:address:{_digest(address or '')}:{index}"
         self._username_key = f"login-failures:username:{_digest(username.strip().casefold())}:{index}"
         self._taken: list[str] = []
         self.allowed = self._take(self._address_key) and self._take(self._username_key)

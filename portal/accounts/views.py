@@ -13,8 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal.accounts.forms import NewTokenForm
 from portal.accounts.lifecycle import revoke
 from portal.accounts.models import ApiToken
-from portal.accounts.throttling import LoginThrottled, SignInAttempt, client_address, password_confirmed
+from portal.accounts.throttling import LoginThrottled, SignInAttempt, password_confirmed
 from portal.activity.models import record
+from portal.client_address import client_address
 
 
 class LoginView(auth_views.LoginView):

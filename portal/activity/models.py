@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from portal.client_address import client_address
+
 
 class ActivityEntry(models.Model):
     """One line of the activity log (not to be confused with the security audit, portal.audit)."""
@@ -30,11 +32,6 @@ class ActivityEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.object_type} {self.object_repr}"
-
-
-def client_address(request) -> str | None:
-    """The requester's address (REMOTE_ADDR; a proxy in front sets it through the WSGI server)."""
-    return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
 def record(action: str, obj, actor=None, request=None, **data) -> ActivityEntry:

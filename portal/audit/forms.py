@@ -1,76 +1,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Q
 
-from portal.audit.choices import FindingStatus, ResourceKind, Severity
 from portal.audit.models import MAX_SUPPRESSION_DAYS
 from portal.environments.models import Environment
-from provisioning.audit.rules import RULES
 
 ACCOUNT_WIDE = "account"
-
-
-class FindingFilterForm(forms.Form):
-    """The findings page's filters (GET): environment, severity, rule, status, kind of resource, text."""
-
-    environment = forms.ChoiceField(required=False)
-    severity = forms.ChoiceField(required=False, choices=[("", "Any severity"), *Severity.choices])
-    rule = forms.ChoiceField(required=False)
-    status = forms.ChoiceField(
-        required=False,
-        choices=[("", "Open or suppressed"), *FindingStatus.choices, ("all", "Any status")],
-    )
-    kind = forms.ChoiceField(required=False, label="Resource", choices=[("", "Any resource"), *ResourceKind.choices])
-    search = forms.CharField(required=False, help_text="Part of the resource's name or ARN")
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, label_suffix="", **kwargs)
-        names = Environment.objects.order_by("name").values_list("name", flat=True)
-        self.fields["environment"].choices = [
-            ("", "Any environment"),
-            (ACCOUNT_WIDE, "Account-wide"),
-            *[(name, name) for name in names],
-        ]
-        self.fields["rule"].choices = [("", "Any rule"), *[(rule_id, rule_id) for rule_id in RULES]]
-
-    def filter(self, queryset):
-        if not self.is_valid():
-            return queryset.none()
-        data = self.cleaned_data
-        return filter_findings(
-            queryset,
-            environment=data["environment"],
-            severity=data["severity"],
-            rule=data["rule"],
-            status=data["status"],
-            kind=data["kind"],
-            search=data["search"],
-        )
-
-
-def filter_findings(queryset, environment="", severity="", rule="", status="", kind="", search=""):
-    """The findings matching the filters shared by the page and the API (empty: no filter)."""
-    if environment == ACCOUNT_WIDE:
-        queryset = queryset.filter(environment__isnull=True)
-    elif environment:
-        queryset = queryset.filter(environment__name=environment)
-    if severity:
-        queryset = queryset.filter(severity=severity)
-    if rule:
-        queryset = queryset.filter(rule_id=rule)
-    if status == "all":
-        pass
-    elif status:
-        queryset = queryset.filter(status=status)
-    else:
-        queryset = queryset.exclude(status=FindingStatus.RESOLVED)
-    if kind:
-        queryset = queryset.filter(resource_kind=kind)
-    if search:
-        search = search.strip()
-        queryset = queryset.filter(Q(resource_id__icontains=search) | Q(resource_arn__icontains=search))
-    return queryset
 
 
 class RoleFilterForm(forms.Form):

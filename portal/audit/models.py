@@ -31,6 +31,7 @@ from portal.audit.choices import (
 from portal.environments.models import Environment
 from portal.jobs.models import Job
 from portal.notifications.notify import notify
+from portal.refusals import Refused
 from provisioning.audit.collect_live import Collection
 from provisioning.audit.rules import RULES, Rule
 from provisioning.audit.rules import Finding as RuleFinding
@@ -41,7 +42,7 @@ ACCOUNT_SCOPE = "account"
 REGIONAL_KINDS = {"security_group", "rds_instance", "waf_web_acl"}
 
 
-class AuditError(RuntimeError):
+class AuditError(Refused):
     """The audit cannot do this now; the message says why, for the user."""
 
 

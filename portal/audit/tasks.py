@@ -1,4 +1,5 @@
-"""Celery tasks of the security audit: read the account, apply the rules, record the findings."""
+"""Celery tasks of the security audit: read the account, apply the rules, record the findings; beat re-opens the
+findings whose suppression has run out."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 
 from celery import shared_task
 
+from portal.audit import models
 from portal.audit.choices import AuditTrigger
 from portal.audit.models import AuditError, audit_regions, claim_audit_run, create_audit_run, record_audit
 from portal.jobs.heartbeat import Heartbeat, worker_name
@@ -42,3 +44,9 @@ def run_scheduled_audit() -> int | None:
         return None
     run_live_audit(run.pk)
     return run.pk
+
+
+@shared_task(ignore_result=True)
+def release_expired_suppressions() -> int:
+    """Re-open every finding whose suppression has expired (pages and the API only read: they write nothing)."""
+    return models.release_expired_suppressions()

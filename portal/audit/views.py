@@ -19,8 +19,9 @@ from portal.audit import browse
 from portal.audit.choices import SEVERITY_RANK, FindingStatus, ResourceKind, Severity
 from portal.audit.evidence import evidence_lines, missing_pointers
 from portal.audit.export import export_records, filename, records_csv
-from portal.audit.forms import AuditRequestForm, FindingFilterForm, RoleFilterForm, SuppressionForm
-from portal.audit.models import AuditError, AuditRun, Finding, release_expired_suppressions, suppress
+from portal.audit.filtersets import FindingFilterSet
+from portal.audit.forms import AuditRequestForm, RoleFilterForm, SuppressionForm
+from portal.audit.models import AuditRun, Finding, suppress
 from portal.audit.services import request_audit
 from portal.environments.models import Environment
 from provisioning.audit.rules import RULES
@@ -48,13 +49,10 @@ def open_counts() -> dict[str, int]:
     return {severity.label: counts[severity.value] for severity in Severity}
 
 
-def filtered_findings(request) -> tuple[FindingFilterForm, object]:
-    """The findings page's filter form and the findings it selects (no filter: every unresolved one)."""
-    release_expired_suppressions()
-    filters = FindingFilterForm(request.GET or None)
-    findings = Finding.objects.select_related("environment")
-    findings = filters.filter(findings) if request.GET else findings.exclude(status=FindingStatus.RESOLVED)
-    return filters, by_severity(findings)
+def filtered_findings(request) -> tuple[FindingFilterSet, object]:
+    """The findings page's filters and the findings they select (no filter: every unresolved one)."""
+    filterset = FindingFilterSet(request.GET, queryset=Finding.objects.select_related("environment"))
+    return filterset, by_severity(filterset.matching())
 
 
 @admin_only
@@ -68,7 +66,7 @@ def finding_list(request):
         request,
         "audit/finding_list.html",
         {
-            "filters": filters,
+            "filters": filters.page_form(),
             "page": page,
             "query": query.urlencode(),
             "filtered": bool(query),
@@ -82,7 +80,6 @@ def finding_list(request):
 @admin_only
 @require_GET
 def finding_detail(request, pk: int):
-    release_expired_suppressions()
     finding = get_object_or_404(Finding.objects.select_related("environment", "last_audit_run"), pk=pk)
     return render(request, "audit/finding_detail.html", _detail_context(finding, SuppressionForm()))
 
@@ -135,12 +132,8 @@ def audit_request(request):
         return redirect("audit:findings")
     name = form.cleaned_data["environment"]
     environment = get_object_or_404(Environment, name=name) if name else None
-    try:
-        run = request_audit(request.user, environment, request=request)
-    except AuditError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Audit #{run.pk} of {run.scope_label} queued: findings update when it is done.")
+    run = request_audit(request.user, environment, request=request)
+    messages.success(request, f"Audit #{run.pk} of {run.scope_label} queued: findings update when it is done.")
     return redirect("audit:findings")
 
 
@@ -148,7 +141,6 @@ def audit_request(request):
 @require_GET
 def changes(request):
     """What changed in the last 24 hours: new and re-opened findings, and resolved ones."""
-    release_expired_suppressions()
     since = timezone.now() - CHANGES_WINDOW
     findings = Finding.objects.select_related("environment")
     return render(

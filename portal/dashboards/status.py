@@ -22,16 +22,20 @@ from portal.dashboards.models import DemoTraffic
 from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment
 from provisioning import aws, status
-from provisioning.status import DEFAULT_WINDOW, WINDOWS, Health, Level, Metrics, Summary, Targets
+from provisioning.status import (
+    DEFAULT_WINDOW,
+    Health,
+    Level,
+    Metrics,
+    Summary,
+    Targets,
+    check_window,
+)
 
 # Statuses whose resources may be read: ready, or failed after an earlier apply left its outputs.
 READABLE_STATUSES = (EnvironmentStatus.READY, EnvironmentStatus.DRIFTED, EnvironmentStatus.FAILED)
 # Worst first, for the fleet page and its counts.
 LEVEL_ORDER = {Level.DOWN: 0, Level.DEGRADED: 1, Level.HEALTHY: 2, Level.NOT_READY: 3}
-
-
-class UnknownWindow(ValueError):
-    """A chart window that is not one of WINDOWS."""
 
 
 @dataclass
@@ -144,8 +148,7 @@ def _cache_summaries(summaries: dict[Targets, Summary]) -> None:
 
 def environment_dashboard(environment: Environment, window: str = DEFAULT_WINDOW, refresh: bool = False) -> Dashboard:
     """The dashboard of one environment, from the cache when fresh enough (or from AWS with ``refresh``)."""
-    if window not in WINDOWS:
-        raise UnknownWindow(f"Unknown window {window!r}: choose one of {', '.join(WINDOWS)}.")
+    check_window(window)
     demo = bool(aws.endpoint_url()) and DemoTraffic.objects.filter(environment=environment).exists()
     if not is_readable(environment):
         return Dashboard(environment, health_when_not_readable(environment), None, None, window, demo, cached=False)

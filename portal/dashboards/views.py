@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.dashboards import status
 from portal.environments.models import Environment
-from provisioning.status import DEFAULT_WINDOW, WINDOWS, Metrics
+from provisioning.status import DEFAULT_WINDOW, WINDOWS, Metrics, UnknownWindow, check_window
 
 
 def _fleet_context() -> dict:
@@ -77,9 +77,10 @@ def chart_data(metrics: Metrics | None) -> list[dict]:
 
 
 def _window_error(request):
-    window = request.GET.get("window", DEFAULT_WINDOW)
-    if window not in WINDOWS:
-        return HttpResponseBadRequest(f"Unknown window {window!r}: choose one of {', '.join(WINDOWS)}.")
+    try:
+        check_window(request.GET.get("window", DEFAULT_WINDOW))
+    except UnknownWindow as error:
+        return HttpResponseBadRequest(str(error))
     return None
 
 

@@ -1,14 +1,13 @@
-"""Forms of the environment pages: the definition form generated from a blueprint, filters, destroy confirmation."""
+"""Forms of the environment pages: the definition form generated from a blueprint, destroy confirmation."""
 
 from __future__ import annotations
 
 import re
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from portal.environments.choices import REGIONS, EnvironmentStatus, Tier
+from portal.environments.choices import REGIONS, Tier
 from portal.environments.models import (
     MAX_LIFETIME_HOURS,
     Blueprint,
@@ -188,39 +187,6 @@ class EnvironmentForm(forms.Form):
                 if re.match(rf"{re.escape(variable['name'])}(?:[ .:\[]|$)", message):
                     return variable_field_name(variable["name"])
         return None
-
-
-class EnvironmentFilterForm(forms.Form):
-    """The list page's filters (GET): every field optional, unknown values simply match nothing."""
-
-    search = forms.CharField(required=False, label="Search", help_text="Part of the name")
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *EnvironmentStatus.choices])
-    tier = forms.ChoiceField(required=False, choices=[("", "Any tier"), *Tier.choices])
-    blueprint = forms.ChoiceField(required=False)
-    owner = forms.ChoiceField(required=False)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, label_suffix="", **kwargs)
-        self.fields["blueprint"].choices = [("", "Any blueprint")] + [
-            (name, name) for name in Blueprint.objects.values_list("name", flat=True)
-        ]
-        owners = get_user_model().objects.filter(environments__isnull=False).distinct().order_by("username")
-        self.fields["owner"].choices = [("", "Anyone")] + [(user.username, user.username) for user in owners]
-
-    def filter(self, queryset):
-        if not self.is_valid():
-            return queryset.none()
-        data = self.cleaned_data
-        if data["search"]:
-            queryset = queryset.filter(name__icontains=data["search"].strip())
-        for field in ("status", "tier"):
-            if data[field]:
-                queryset = queryset.filter(**{field: data[field]})
-        if data["blueprint"]:
-            queryset = queryset.filter(blueprint__name=data["blueprint"])
-        if data["owner"]:
-            queryset = queryset.filter(owner__username=data["owner"])
-        return queryset
 
 
 class DestroyConfirmationForm(forms.Form):

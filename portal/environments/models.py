@@ -26,6 +26,7 @@ from portal.environments.choices import (
     Tier,
 )
 from portal.jobs.models import Job, JobEvent
+from portal.refusals import Refused
 from portal.runs.choices import FINISHED_STATUSES
 from portal.text_input import shown_key, unencodable_problem
 from provisioning.blueprints import VariableValueError, check_value, list_blueprints, read_blueprint
@@ -43,8 +44,14 @@ MAX_NESTING = 8
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class LifecycleError(RuntimeError):
+class LifecycleError(Refused):
     """A lifecycle action (drift check, extension) is refused; the message says why, for the user."""
+
+
+class ExtensionRefused(LifecycleError):
+    """The lifetime cannot be pushed further: none to extend, the environment going, or past the longest."""
+
+    status_code = 400
 
 
 class Blueprint(models.Model):
@@ -107,9 +114,35 @@ def sync_blueprints_after_migrate(**kwargs) -> None:
     sync_blueprints()
 
 
+# The order of an environment's runs and drift checks: the latest is the first.
+NEWEST_FIRST = ("-created_at", "-id")
+
+
 class EnvironmentQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)
+
+    def with_latest_run(self):
+        """Each environment's newest run (Environment.latest_run) in one query for the whole page, not one a row."""
+        from portal.runs.models import Run
+
+        newest = Run.objects.order_by(*NEWEST_FIRST).only("id", "environment_id", "kind", "status", "created_at")
+        return self.prefetch_related(models.Prefetch("runs", queryset=newest[:1], to_attr="latest_runs"))
+
+    def with_latest_drift_check(self):
+        """Each environment's newest drift check (Environment.last_drift_check) in one query for the whole page."""
+        newest = DriftCheck.objects.order_by(*NEWEST_FIRST).select_related("requested_by").defer("log")
+        return self.prefetch_related(
+            models.Prefetch("drift_checks", queryset=newest[:1], to_attr="latest_drift_checks")
+        )
+
+
+def _prefetched_newest(environment, to_attr: str, read):
+    """The newest row prefetched into ``to_attr`` (None when there is none), or ``read()`` without the prefetch."""
+    rows = getattr(environment, to_attr, None)
+    if rows is None:
+        return read()
+    return rows[0] if rows else None
 
 
 class Environment(models.Model):
@@ -251,19 +284,19 @@ class Environment(models.Model):
 
         _check_hours(hours, "hours")
         if self.expires_at is None:
-            raise LifecycleError(f"{self.name} has no lifetime: it does not expire, so there is nothing to extend.")
+            raise ExtensionRefused(f"{self.name} has no lifetime: it does not expire, so there is nothing to extend.")
         if self.status in (EnvironmentStatus.DESTROYING, EnvironmentStatus.DESTROYED):
-            raise LifecycleError(f"{self.name} is {self.get_status_display().lower()}: its lifetime cannot change.")
+            raise ExtensionRefused(f"{self.name} is {self.get_status_display().lower()}: its lifetime cannot change.")
         run = self.expiry_destroy_run
         if run is not None and not run.is_finished:
-            raise LifecycleError(
+            raise ExtensionRefused(
                 f"{self.name} expired and Launchpad's destroy run #{run.pk} is under way: cancel that run first "
                 "to keep the environment, then extend it."
             )
         now = timezone.now()
         expires_at = max(self.expires_at, now) + timedelta(hours=hours)
         if expires_at > now + timedelta(hours=MAX_LIFETIME_HOURS):
-            raise LifecycleError(
+            raise ExtensionRefused(
                 f"{self.name} would then live until {expires_at:%Y-%m-%d %H:%M} UTC: an environment may be given "
                 f"at most {MAX_LIFETIME_HOURS} hours from now."
             )
@@ -282,7 +315,13 @@ class Environment(models.Model):
 
     # --- drift -----------------------------------------------------------------------------
     def last_drift_check(self) -> DriftCheck | None:
-        return self.drift_checks.order_by("-created_at", "-id").first()
+        return _prefetched_newest(
+            self, "latest_drift_checks", lambda: self.drift_checks.order_by(*NEWEST_FIRST).first()
+        )
+
+    def latest_run(self):
+        """The newest run, or None (prefetched for a whole list by EnvironmentQuerySet.with_latest_run)."""
+        return _prefetched_newest(self, "latest_runs", lambda: self.runs.order_by(*NEWEST_FIRST).first())
 
     def new_drift_check(self, user=None, request=None) -> DriftCheck:
         """A queued drift check (a refresh-only plan; it never applies), recorded; refused with the reason when

@@ -1,4 +1,5 @@
-"""Asking for a drift check: what the views and the API call; the check goes to a worker after commit."""
+"""What the views and the API call: define an environment (and ask for its first apply), ask for a drift check
+(it goes to a worker after commit)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from functools import partial
 
 from django.db import transaction
 
-from portal.environments.models import DriftCheck, Environment
+from portal.activity.models import record
+from portal.environments.models import DriftCheck, Environment, create_environment
 from portal.environments.tasks import check_drift
+from portal.runs.choices import RunKind
+from portal.runs.services import request_run
 
 
 def request_drift_check(environment: Environment, user=None, request=None) -> DriftCheck:
@@ -17,3 +21,14 @@ def request_drift_check(environment: Environment, user=None, request=None) -> Dr
         check = environment.new_drift_check(user, request)
         transaction.on_commit(partial(check_drift.delay, check.pk))
     return check
+
+
+def define_environment(*, blueprint, owner, apply: bool = False, request=None, **definition):
+    """Create an environment for ``owner`` (``definition``: create_environment's name, tier, region, variables,
+    lifetime_hours), record it in the activity log and, with ``apply``, ask for its first apply run: all of it
+    or, on a refusal, none of it. Returns the environment and the run (None without ``apply``)."""
+    with transaction.atomic():
+        environment = create_environment(blueprint=blueprint, owner=owner, **definition)
+        record("environment.created", environment, actor=owner, request=request, blueprint=blueprint.name)
+        run = request_run(environment, RunKind.APPLY, owner, request) if apply else None
+    return environment, run

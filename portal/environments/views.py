@@ -9,52 +9,36 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.activity.models import record
-from portal.environments.forms import DestroyConfirmationForm, EnvironmentFilterForm, EnvironmentForm, ExtendForm
-from portal.environments.models import Blueprint, Environment, LifecycleError, create_environment
-from portal.environments.services import request_drift_check
+from portal.environments.filtersets import EnvironmentFilterSet
+from portal.environments.forms import DestroyConfirmationForm, EnvironmentForm, ExtendForm
+from portal.environments.models import Blueprint, Environment
+from portal.environments.services import define_environment, request_drift_check
 from portal.permissions import can_change_environment
-from portal.runs.choices import FINISHED_STATUSES, RunKind, RunStatus
-from portal.runs.models import Run, TransitionError
+from portal.runs.choices import FINISHED_STATUSES, RunKind
+from portal.runs.models import TransitionError
 from portal.runs.services import request_run
 
 PAGE_SIZE = 50
 
 
-def with_last_run(queryset):
-    """Annotate each environment with its newest run's id, kind and status (one query, no N+1)."""
-    newest = Run.objects.filter(environment=OuterRef("pk")).order_by("-created_at", "-id")
-    return queryset.annotate(
-        last_run_id=Subquery(newest.values("id")[:1]),
-        last_run_kind=Subquery(newest.values("kind")[:1]),
-        last_run_status=Subquery(newest.values("status")[:1]),
-        last_run_created_at=Subquery(newest.values("created_at")[:1]),
-    )
-
-
 @login_required
 @require_GET
 def environment_list(request):
-    filters = EnvironmentFilterForm(request.GET or None)
-    environments = with_last_run(Environment.objects.select_related("blueprint", "owner"))
-    if request.GET:
-        environments = filters.filter(environments)
+    filterset = EnvironmentFilterSet(
+        request.GET or None, queryset=Environment.objects.select_related("blueprint", "owner").with_latest_run()
+    )
+    environments = filterset.matching()
     page = Paginator(environments, PAGE_SIZE).get_page(request.GET.get("page"))
-    for environment in page.object_list:
-        status = environment.last_run_status
-        environment.last_run_status_display = RunStatus(status).label if status else ""
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "environments/environment_list.html",
-        {"filters": filters, "page": page, "query": query.urlencode(), "filtered": bool(query)},
+        {"filters": filterset.page_form(), "page": page, "query": query.urlencode(), "filtered": bool(query)},
     )
 
 
@@ -69,22 +53,17 @@ def environment_new(request):
     form = EnvironmentForm(blueprint, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                environment = create_environment(
-                    name=form.cleaned_data["name"],
-                    blueprint=blueprint,
-                    tier=form.cleaned_data["tier"],
-                    region=form.cleaned_data["region"],
-                    variables=form.chosen_variables(),
-                    owner=request.user,
-                    lifetime_hours=form.cleaned_data["lifetime_hours"],
-                )
-                record("environment.created", environment, request=request, blueprint=blueprint.name)
-                run = (
-                    request_run(environment, RunKind.APPLY, request.user, request)
-                    if form.cleaned_data["apply"]
-                    else None
-                )
+            environment, run = define_environment(
+                name=form.cleaned_data["name"],
+                blueprint=blueprint,
+                tier=form.cleaned_data["tier"],
+                region=form.cleaned_data["region"],
+                variables=form.chosen_variables(),
+                owner=request.user,
+                lifetime_hours=form.cleaned_data["lifetime_hours"],
+                apply=form.cleaned_data["apply"],
+                request=request,
+            )
         except ValidationError as error:  # a rule that changed since the form checked (the same name, just taken)
             form.add_definition_errors(error)
         else:
@@ -194,11 +173,7 @@ def environment_request_run(request, name: str):
     if kind not in (RunKind.PLAN, RunKind.APPLY):
         messages.error(request, "Choose plan or apply; destroying has its own confirmation page.")
         return redirect("environments:detail", environment.name)
-    try:
-        run = request_run(environment, kind, request.user, request)
-    except TransitionError as error:
-        messages.error(request, str(error))
-        return redirect("environments:detail", environment.name)
+    run = request_run(environment, kind, request.user, request)
     return redirect("runs:detail", run.pk)
 
 
@@ -226,12 +201,8 @@ def environment_destroy(request, name: str):
 def environment_check_drift(request, name: str):
     """The "Check drift now" button: a refresh-only plan, queued; its result appears on the page."""
     environment = _changeable(request, name)
-    try:
-        request_drift_check(environment, request.user, request)
-    except LifecycleError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Drift check of {environment.name} queued: the result appears below.")
+    request_drift_check(environment, request.user, request)
+    messages.success(request, f"Drift check of {environment.name} queued: the result appears below.")
     return redirect(reverse("environments:detail", args=[environment.name]) + "#drift")
 
 
@@ -246,7 +217,7 @@ def environment_extend(request, name: str):
     else:
         try:
             environment.extend(form.cleaned_data["hours"], request.user, request)
-        except (LifecycleError, ValidationError) as error:
+        except ValidationError as error:
             messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         else:
             messages.success(

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.activity.models import record
+from portal.notifications.filtersets import DeliveryFilterSet
 from portal.notifications.forms import EmailPreferencesForm, EnvironmentOverrideForm, WebhookForm
 from portal.notifications.models import Delivery, NotificationPreference, webhooks_visible_to
 
@@ -17,9 +18,10 @@ DELIVERY_LOG_SIZE = 50
 
 def _page(request, **forms_and_extra):
     webhooks = list(webhooks_visible_to(request.user))
-    deliveries = Delivery.objects.filter(webhook__in=webhooks).select_related("webhook")
-    if request.GET.get("webhook", "").isdigit():
-        deliveries = deliveries.filter(webhook_id=int(request.GET["webhook"]))
+    # A webhook number that is not one shows the whole log, as no filter does.
+    deliveries = DeliveryFilterSet(
+        request.GET, queryset=Delivery.objects.filter(webhook__in=webhooks).select_related("webhook")
+    ).qs
     context = {
         "webhooks": webhooks,
         "deliveries": deliveries[:DELIVERY_LOG_SIZE],

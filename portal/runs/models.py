@@ -9,13 +9,15 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from portal.accounts.roles import is_admin, is_approver
 from portal.environments.models import Environment
 from portal.jobs.choices import EventStream
 from portal.jobs.models import Job, JobEvent
+from portal.refusals import Refused
 from portal.runs.choices import ACTIVE_STATUSES, FINISHED_STATUSES, WORKING_STATUSES, RunKind, RunStatus
 
 
-class TransitionError(RuntimeError):
+class TransitionError(Refused):
     """The run is not in a status that allows this; the message says why, for the user."""
 
 
@@ -23,6 +25,32 @@ HIGH_FINDINGS_NEED_ADMIN = "The plan has high-severity security findings: only a
 HIGH_FINDINGS_NEED_JUSTIFICATION = (
     "The plan has high-severity security findings: write why they are acceptable to approve it."
 )
+
+
+class SecurityHold(TransitionError):
+    """A plan with high-severity security findings, and an approver who is not an admin."""
+
+    status_code = 403
+
+
+class JustificationMissing(TransitionError):
+    """A plan with high-severity security findings, approved without saying why they are acceptable."""
+
+    status_code = 400
+    field = "comment"
+
+
+def security_hold_refusal(run: Run, user, comment: str | None = None) -> TransitionError | None:
+    """Why ``user`` may not approve ``run`` over its high-severity findings, or None: only an admin approves
+    such a plan, with a written justification. ``comment`` None asks about the approver alone (the review page
+    decides whether to offer the Approve button before anything is written)."""
+    if not run.high_plan_findings:
+        return None
+    if not is_admin(user):
+        return SecurityHold(HIGH_FINDINGS_NEED_ADMIN)
+    if comment is not None and not comment.strip():
+        return JustificationMissing(HIGH_FINDINGS_NEED_JUSTIFICATION)
+    return None
 
 
 class Run(Job):
@@ -139,25 +167,19 @@ class Run(Job):
 
         A plan with high-severity security findings is approved only by an admin, with a written justification.
         """
-        from portal.accounts.roles import is_admin, is_approver
-
         self._require(RunStatus.AWAITING_APPROVAL, action="approve")
         if not is_approver(user):
             raise TransitionError("Only approvers can approve runs.")
         if self.requested_by_id == user.pk:
             raise TransitionError("A run must be approved by someone other than the person who asked for it.")
-        if self.high_plan_findings:
-            if not is_admin(user):
-                raise TransitionError(HIGH_FINDINGS_NEED_ADMIN)
-            if not comment.strip():
-                raise TransitionError(HIGH_FINDINGS_NEED_JUSTIFICATION)
+        refusal = security_hold_refusal(self, user, comment)
+        if refusal is not None:
+            raise refusal
         self.status, self.approved_by, self.approved_at = RunStatus.QUEUED, user, timezone.now()
         self.review_comment = comment
         self._save("status", "approved_by", "approved_at", "review_comment")
 
     def reject(self, user, comment: str = "") -> None:
-        from portal.accounts.roles import is_approver
-
         self._require(RunStatus.AWAITING_APPROVAL, action="reject")
         if not is_approver(user):
             raise TransitionError("Only approvers can reject runs.")

@@ -9,12 +9,12 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.accounts.roles import is_admin, is_approver
+from portal.accounts.roles import is_approver
 from portal.audit.evidence import evidence_lines
 from portal.permissions import can_change_environment
 from portal.runs.choices import RunKind, RunStatus
 from portal.runs.forms import ReviewForm
-from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, TransitionError
+from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, security_hold_refusal
 from portal.runs.services import cancel_run, review_run
 from provisioning.audit.rules import RULES
 
@@ -51,11 +51,10 @@ def review_context(request, run: Run) -> dict:
     requester = run.requested_by_id == request.user.pk
     awaiting = run.status == RunStatus.AWAITING_APPROVAL
     can_review = awaiting and is_approver(request.user) and not requester
-    # High-severity security findings: an admin approves, with a written justification (Run.approve).
     security_hold = bool(run.high_plan_findings)
     return {
         "can_review": can_review,
-        "can_approve": can_review and (not security_hold or is_admin(request.user)),
+        "can_approve": can_review and security_hold_refusal(run, request.user) is None,
         "security_hold": security_hold,
         "security_hold_sentence": HIGH_FINDINGS_NEED_ADMIN,
         "self_approval_refused": awaiting and is_approver(request.user) and requester,
@@ -168,12 +167,8 @@ def run_review(request, pk: int, decision: str):
         return redirect("runs:detail", pk)
     comment = form.cleaned_data["comment"]
     approve = decision == "approve"
-    try:
-        run = review_run(_run(pk).pk, request.user, approve, comment, request)
-    except TransitionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Run #{run.pk} {'approved: its apply is queued' if approve else 'rejected'}.")
+    run = review_run(_run(pk).pk, request.user, approve, comment, request)
+    messages.success(request, f"Run #{run.pk} {'approved: its apply is queued' if approve else 'rejected'}.")
     return redirect("runs:detail", pk)
 
 
@@ -183,12 +178,8 @@ def run_cancel(request, pk: int):
     run = _run(pk)
     if not _can_cancel(request.user, run):
         raise PermissionDenied("Only the requester, the environment's owner or an admin can cancel a run.")
-    try:
-        run = cancel_run(run.pk, request.user, request)
-    except TransitionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(
-            request, "Cancel requested: the worker stops the plan." if run.cancel_requested else "Run cancelled."
-        )
+    run = cancel_run(run.pk, request.user, request)
+    messages.success(
+        request, "Cancel requested: the worker stops the plan." if run.cancel_requested else "Run cancelled."
+    )
     return redirect("runs:detail", pk)

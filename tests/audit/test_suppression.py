@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.activity.models import ActivityEntry
+from portal.audit import tasks
 from portal.audit.choices import FindingStatus
 from portal.audit.models import Finding, release_expired_suppressions, suppress
 from tests.audit.documents import db_instance
@@ -133,3 +142,78 @@ def test_a_resolved_finding_cannot_be_suppressed(finding, admin):
 
     with pytest.raises(ValidationError, match="resolved"):
         suppress(finding, admin, "Too late.", in_days(7))
+
+
+# --- expiry: beat re-opens, pages only read ---------------------------------------------------------
+@pytest.fixture
+def expired(finding, admin) -> Finding:
+    """A finding whose suppression ran out a minute ago, not yet re-opened."""
+    suppression = suppress(finding, admin, "Accepted for a day.", in_days(1))
+    suppression.expires_at = timezone.now() - timedelta(minutes=1)
+    suppression.save()
+    return finding
+
+
+def writes(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/audit/",
+        "/audit/?status=suppressed",
+        "/audit/findings/{pk}/",
+        "/audit/changes/",
+        "/api/v1/audit/findings/",
+        "/api/v1/audit/findings/{pk}/",
+        "/api/v1/audit/findings/export/?format=json",
+    ],
+)
+def test_reading_the_audit_pages_and_api_writes_nothing(expired, admin, page):
+    client = Client()
+    client.force_login(admin)
+    events = ActivityEntry.objects.count()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(page.format(pk=expired.pk))
+
+    assert response.status_code == 200
+    assert writes(queries.captured_queries) == []
+    assert ActivityEntry.objects.count() == events
+    expired.refresh_from_db()
+    assert expired.status == FindingStatus.SUPPRESSED
+
+
+def test_beat_reopens_the_findings_whose_suppression_expired(expired):
+    schedule = settings.CELERY_BEAT_SCHEDULE["release-expired-suppressions"]
+    assert (
+        schedule["task"] == tasks.release_expired_suppressions.name == "portal.audit.tasks.release_expired_suppressions"
+    )
+    assert schedule["schedule"] <= 60
+
+    assert tasks.release_expired_suppressions.apply().get() == 1
+
+    expired.refresh_from_db()
+    assert expired.status == FindingStatus.OPEN
+    assert ActivityEntry.objects.filter(action="finding.suppression_expired", object_id=str(expired.pk)).exists()
+    assert tasks.release_expired_suppressions.apply().get() == 0
+
+
+def test_a_worker_discovers_the_audit_apps_tasks():
+    # A fresh interpreter, as a worker starts: the tasks come from autodiscovery alone.
+    discovered = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from portal.celery import app; "
+            "app.loader.import_default_modules(); print('\\n'.join(app.tasks))",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.test_settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert discovered.returncode == 0, discovered.stderr
+    assert "portal.audit.tasks.release_expired_suppressions" in discovered.stdout.split()

@@ -19,9 +19,10 @@ from portal.accounts.authentication import HashedTokenAuthentication
 from portal.accounts.lifecycle import revoke
 from portal.accounts.models import ApiToken, RevokedTokenError
 from portal.accounts.roles import is_admin
-from portal.accounts.throttling import SignInAttempt, client_address, password_confirmed
+from portal.accounts.throttling import SignInAttempt, password_confirmed
 from portal.activity.models import record
 from portal.api_schema import ErrorSerializer
+from portal.client_address import client_address
 
 TOO_MANY_ATTEMPTS = OpenApiResponse(
     ErrorSerializer,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -24,23 +24,14 @@ from portal.audit.api.serializers import (
 )
 from portal.audit.choices import FindingStatus, ResourceKind, Severity
 from portal.audit.export import export_records, filename, records_csv
-from portal.audit.forms import ACCOUNT_WIDE, filter_findings
-from portal.audit.models import AuditError, AuditRun, Finding, release_expired_suppressions, suppress
+from portal.audit.filtersets import FindingFilterSet
+from portal.audit.forms import ACCOUNT_WIDE
+from portal.audit.models import AuditRun, Finding, suppress
 from portal.audit.services import request_audit
 from portal.audit.views import by_severity
 from portal.environments.models import Environment
 from portal.permissions import IsAdmin
 from provisioning.audit.rules import RULES
-
-
-def _since(params, name: str):
-    value = params.get(name)
-    if value in (None, ""):
-        return None
-    when = parse_datetime(value)
-    if when is None:
-        raise ValidationError({name: ["Give a date and time such as 2026-11-24T09:00:00Z."]})
-    return when
 
 
 class FindingsCSVRenderer(BaseRenderer):
@@ -57,7 +48,8 @@ class FindingsCSVRenderer(BaseRenderer):
         return f"detail\r\n{detail}\r\n"
 
 
-# The filters of the list and the export (no other operation reads them); a date that is not one is a 400.
+# The filters of the list and the export (FindingFilterSet; no other operation reads them); a value a filter
+# refuses (not one of its choices, not a date and time) is a 400 naming it.
 FINDING_FILTERS = [
     OpenApiParameter("environment", str, description=f"An environment's name, or {ACCOUNT_WIDE!r} for account-wide."),
     OpenApiParameter("severity", str, enum=Severity.values),
@@ -68,7 +60,9 @@ FINDING_FILTERS = [
     OpenApiParameter("first_seen_after", str, description="Only findings first seen after this time (ISO 8601)."),
     OpenApiParameter("resolved_after", str, description="Only findings resolved after this time (ISO 8601)."),
 ]
-BAD_FILTER = OpenApiResponse(description="A filter is not a date and time, or the format is not json or csv.")
+BAD_FILTER = OpenApiResponse(
+    description="A filter is not one of its choices or not a date and time, or the format is not json or csv."
+)
 
 
 @extend_schema_view(
@@ -79,6 +73,8 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     permission_classes = [IsAuthenticated, IsAdmin]
     queryset = Finding.objects.all()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = FindingFilterSet
 
     def get_serializer_class(self):
         return FindingSerializer if self.action == "list" else FindingDetailSerializer
@@ -93,24 +89,9 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             raise ValidationError({"format": ["Choose json or csv."]}) from None
 
     def get_queryset(self):
-        release_expired_suppressions()
         findings = Finding.objects.select_related("environment").prefetch_related("suppressions__created_by")
         if self.action not in ("list", "export"):
             return findings
-        params = self.request.query_params
-        findings = filter_findings(
-            findings,
-            environment=params.get("environment", ""),
-            severity=params.get("severity", ""),
-            rule=params.get("rule", ""),
-            status=params.get("status", ""),
-            kind=params.get("resource_kind", ""),
-            search=params.get("search", ""),
-        )
-        if first_seen_after := _since(params, "first_seen_after"):
-            findings = findings.filter(first_seen_at__gt=first_seen_after)
-        if resolved_after := _since(params, "resolved_after"):
-            findings = findings.filter(resolved_at__gt=resolved_after)
         return by_severity(findings)
 
     @extend_schema(
@@ -182,11 +163,8 @@ class AuditRunViewSet(
         serializer.is_valid(raise_exception=True)
         name = serializer.validated_data.get("environment")
         environment = get_object_or_404(Environment, name=name) if name else None
-        try:
-            with transaction.atomic():
-                run = request_audit(request.user, environment, request=request)
-        except AuditError as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        with transaction.atomic():
+            run = request_audit(request.user, environment, request=request)
         return Response(AuditRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from portal.dashboards import status
 from portal.dashboards.api.serializers import EnvironmentStatusSerializer, FleetSerializer
 from portal.environments.models import Environment
-from provisioning.status import DEFAULT_WINDOW, WINDOWS
+from provisioning.status import DEFAULT_WINDOW, WINDOWS, UnknownWindow
 
 REFRESH = OpenApiParameter(
     "refresh", OpenApiTypes.BOOL, description="Read AWS now instead of serving what the cache holds (up to its TTL)."
@@ -45,7 +45,7 @@ class EnvironmentStatusView(APIView):
             dashboard = status.environment_dashboard(
                 environment, request.query_params.get("window", DEFAULT_WINDOW), refresh=wants_refresh(request)
             )
-        except status.UnknownWindow as error:
+        except UnknownWindow as error:
             raise ValidationError({"window": [str(error)]}) from error
         return Response(EnvironmentStatusSerializer(dashboard).data)
 

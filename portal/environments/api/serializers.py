@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.environments.choices import REGIONS, Tier
 from portal.environments.models import MAX_LIFETIME_HOURS, Blueprint, DriftCheck, Environment
-from portal.runs.models import Run
 
 
 class BlueprintVariableSerializer(serializers.Serializer):
@@ -150,43 +148,13 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         return DriftCheckSerializer()
 
     def get_last_run(self, environment) -> dict | None:
-        run = _latest(environment, "latest_runs", lambda: environment.runs.order_by(*LATEST).first())
+        run = environment.latest_run()
         return self._last_run_serializer.to_representation(run) if run else None
 
     @extend_schema_field(DriftCheckSerializer(allow_null=True))
     def get_last_drift_check(self, environment):
-        check = _latest(environment, "latest_drift_checks", environment.last_drift_check)
+        check = environment.last_drift_check()
         return self._drift_check_serializer.to_representation(check) if check else None
-
-
-LATEST = ("-created_at", "-id")
-
-
-def _latest(environment, prefetched: str, read):
-    """The newest row prefetched by with_latest (None when there is none), or ``read()`` without the prefetch."""
-    rows = getattr(environment, prefetched, None)
-    if rows is None:
-        return read()
-    return rows[0] if rows else None
-
-
-def with_latest(environments: QuerySet) -> QuerySet:
-    """``environments`` with their last run and last drift check in two queries for the whole page.
-
-    Without it, EnvironmentSerializer reads both for each environment: two queries per row of a list.
-    """
-    return environments.prefetch_related(
-        Prefetch(
-            "runs",
-            queryset=Run.objects.order_by(*LATEST).only("id", "environment_id", "kind", "status", "created_at")[:1],
-            to_attr="latest_runs",
-        ),
-        Prefetch(
-            "drift_checks",
-            queryset=DriftCheck.objects.order_by(*LATEST).select_related("requested_by")[:1],
-            to_attr="latest_drift_checks",
-        ),
-    )
 
 
 class EnvironmentUpdateSerializer(serializers.Serializer):

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -18,18 +18,17 @@ from portal.environments.api.serializers import (
     EnvironmentSerializer,
     EnvironmentUpdateSerializer,
     ExtendSerializer,
-    with_latest,
 )
+from portal.environments.choices import REGIONS, EnvironmentStatus, Tier
+from portal.environments.filtersets import EnvironmentFilterSet
 from portal.environments.models import (
     DEFAULT_LIFETIME,
     Blueprint,
     DriftCheck,
     Environment,
-    LifecycleError,
-    create_environment,
     validate_environment,
 )
-from portal.environments.services import request_drift_check
+from portal.environments.services import define_environment, request_drift_check
 from portal.permissions import CanChangeEnvironment, can_change_environment
 from portal.runs.api.pagination import BoundedLimitOffsetPagination
 from portal.runs.api.serializers import RunSerializer
@@ -48,13 +47,17 @@ class BlueprintViewSet(viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(  # the list's filters (on the list only: no other operation reads them)
     list=extend_schema(
         parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("tier", str),
+            OpenApiParameter("status", str, enum=EnvironmentStatus.values),
+            OpenApiParameter("tier", str, enum=Tier.values),
             OpenApiParameter("blueprint", str),
             OpenApiParameter("owner", str),
-            OpenApiParameter("region", str),
+            OpenApiParameter("region", str, enum=list(REGIONS)),
             OpenApiParameter("search", str, description="Part of the name"),
-        ]
+        ],
+        responses={
+            200: EnvironmentSerializer(many=True),
+            400: OpenApiResponse(description="A filter's value is not one of its choices."),
+        },
     )
 )
 class EnvironmentViewSet(
@@ -65,6 +68,8 @@ class EnvironmentViewSet(
     serializer_class = EnvironmentSerializer
     permission_classes = [IsAuthenticated, CanChangeEnvironment]
     pagination_class = BoundedLimitOffsetPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EnvironmentFilterSet
     lookup_field = "name"
     lookup_value_regex = "[a-z][a-z0-9-]{0,40}"
 
@@ -74,38 +79,28 @@ class EnvironmentViewSet(
             # A page of environments in five queries whatever its size: the newest run and drift check of every
             # row come in one query each, and the columns a list never shows (the blueprint's variable schema,
             # the encrypted secrets) are not read.
-            queryset = with_latest(queryset).defer(
-                "encrypted_secrets", "blueprint__variables", "blueprint__description"
+            queryset = (
+                queryset.with_latest_run()
+                .with_latest_drift_check()
+                .defer("encrypted_secrets", "blueprint__variables", "blueprint__description")
             )
-        params = self.request.query_params
-        for field in ("status", "tier", "region"):
-            if params.get(field):
-                queryset = queryset.filter(**{field: params[field]})
-        if params.get("blueprint"):
-            queryset = queryset.filter(blueprint__name=params["blueprint"])
-        if params.get("owner"):
-            queryset = queryset.filter(owner__username=params["owner"])
-        if params.get("search"):
-            queryset = queryset.filter(Q(name__icontains=params["search"]))
         return queryset
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with transaction.atomic():
-            environment = create_environment(
-                name=data["name"],
-                blueprint=data["blueprint"],
-                tier=data["tier"],
-                region=data["region"],
-                variables=data["variables"],
-                owner=request.user,
-                lifetime_hours=data.get("lifetime_hours", DEFAULT_LIFETIME),
-            )
-            record("environment.created", environment, request=request, blueprint=environment.blueprint.name)
-            if data["apply"]:
-                request_run(environment, RunKind.APPLY, request.user, request)
+        environment, _ = define_environment(
+            name=data["name"],
+            blueprint=data["blueprint"],
+            tier=data["tier"],
+            region=data["region"],
+            variables=data["variables"],
+            owner=request.user,
+            lifetime_hours=data.get("lifetime_hours", DEFAULT_LIFETIME),
+            apply=data["apply"],
+            request=request,
+        )
         return Response(self.get_serializer(environment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=EnvironmentUpdateSerializer, responses=EnvironmentSerializer)
@@ -150,10 +145,7 @@ class EnvironmentViewSet(
         environment = self.get_object()
         serializer = ExtendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            environment.extend(serializer.validated_data["hours"], request.user, request)
-        except LifecycleError as error:
-            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+        environment.extend(serializer.validated_data["hours"], request.user, request)
         return Response(self.get_serializer(environment).data)
 
 
@@ -184,8 +176,5 @@ class DriftCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         environment = self.environment()
         if not can_change_environment(request.user, environment):
             raise PermissionDenied("Only the environment's owner or an admin can ask for a drift check.")
-        try:
-            check = request_drift_check(environment, request.user, request)
-        except LifecycleError as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        check = request_drift_check(environment, request.user, request)
         return Response(DriftCheckSerializer(check).data, status=status.HTTP_202_ACCEPTED)

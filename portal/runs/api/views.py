@@ -8,15 +8,11 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from portal.accounts.roles import is_admin
 from portal.environments.models import Environment
 from portal.permissions import IsApprover, can_change_environment
 from portal.runs.api.pagination import RunEventPagination
 from portal.runs.api.serializers import ReviewSerializer, RunEventSerializer, RunRequestSerializer, RunSerializer
-from portal.runs.choices import RunStatus
 from portal.runs.models import (
-    HIGH_FINDINGS_NEED_ADMIN,
-    HIGH_FINDINGS_NEED_JUSTIFICATION,
     Run,
     RunEvent,
 )
@@ -77,13 +73,7 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=ReviewSerializer, responses={200: RunSerializer, 409: REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsApprover])
     def approve(self, request, pk=None):
-        run = self.get_object()
-        if run.status == RunStatus.AWAITING_APPROVAL and run.high_plan_findings:
-            # The plan would open a security hole: an admin decides, and says why in writing.
-            if not is_admin(request.user):
-                raise PermissionDenied(HIGH_FINDINGS_NEED_ADMIN)
-            if not str(request.data.get("comment") or "").strip():
-                raise ValidationError({"comment": [HIGH_FINDINGS_NEED_JUSTIFICATION]})
+        # A plan with high-severity findings: an admin approves, and says why (Run.approve; 403 or 400).
         return self._review(request, approve=True)
 
     @extend_schema(request=ReviewSerializer, responses={200: RunSerializer, 409: REFUSED})

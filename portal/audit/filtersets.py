@@ -1,0 +1,90 @@
+"""The filters of the findings: the page (/audit/) and its exports, GET /api/v1/audit/findings/ and its export."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from portal.audit.choices import FindingStatus, ResourceKind, Severity
+from portal.audit.forms import ACCOUNT_WIDE
+from portal.audit.models import Finding
+from portal.environments.models import Environment
+from portal.filtersets import FilterSet
+from provisioning.audit.rules import RULES
+
+ANY_STATUS = "all"
+WHEN = "Give a date and time such as 2026-11-24T09:00:00Z."
+
+
+class FindingFilterSet(FilterSet):
+    """Without a status, the findings still to deal with: open and suppressed (``all``: resolved ones too)."""
+
+    # Any name: one no environment has matches nothing.
+    environment = django_filters.CharFilter(method="filter_environment", label="Environment")
+    severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label="Any severity", label="Severity")
+    rule = django_filters.ChoiceFilter(
+        field_name="rule_id", choices=[(rule_id, rule_id) for rule_id in RULES], empty_label="Any rule", label="Rule"
+    )
+    status = django_filters.ChoiceFilter(
+        method="filter_status",
+        choices=[*FindingStatus.choices, (ANY_STATUS, "Any status")],
+        empty_label="Open or suppressed",
+        label="Status",
+    )
+    # The page's name of the filter is "kind", the API's "resource_kind" (each accepts both).
+    resource_kind = django_filters.ChoiceFilter(
+        choices=ResourceKind.choices, empty_label="Any resource", label="Resource"
+    )
+    kind = django_filters.ChoiceFilter(
+        field_name="resource_kind", choices=ResourceKind.choices, empty_label="Any resource", label="Resource"
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", label="Search", help_text="Part of the resource's name or ARN"
+    )
+    first_seen_after = django_filters.IsoDateTimeFilter(
+        field_name="first_seen_at", lookup_expr="gt", error_messages={"invalid": WHEN}
+    )
+    resolved_after = django_filters.IsoDateTimeFilter(
+        field_name="resolved_at", lookup_expr="gt", error_messages={"invalid": WHEN}
+    )
+
+    class Meta(FilterSet.Meta):
+        model = Finding
+        fields = [
+            "environment",
+            "severity",
+            "rule",
+            "status",
+            "resource_kind",
+            "kind",
+            "search",
+            "first_seen_after",
+            "resolved_after",
+        ]
+
+    def filter_environment(self, queryset, name, value):
+        if value == ACCOUNT_WIDE:
+            return queryset.filter(environment__isnull=True)
+        return queryset.filter(environment__name=value)
+
+    def filter_status(self, queryset, name, value):
+        return queryset if value == ANY_STATUS else queryset.filter(status=value)
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(resource_id__icontains=value) | Q(resource_arn__icontains=value))
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("status"):
+            queryset = queryset.exclude(status=FindingStatus.RESOLVED)
+        return queryset
+
+    def page_choices(self) -> dict[str, list[tuple[str, str]]]:
+        names = Environment.objects.order_by("name").values_list("name", flat=True)
+        return {
+            "environment": [
+                ("", "Any environment"),
+                (ACCOUNT_WIDE, "Account-wide"),
+                *[(name, name) for name in names],
+            ]
+        }
