@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EMULATOR_PORT ?= 4566
+# Test processes (pytest-xdist); each has its own database, emulator, data folder and Celery queue.
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-fast lint fmt emulator init-timing clean
 
@@ -25,11 +27,11 @@ emulator: $(STAMP)
 ## test: lint, terraform fmt/validate, unit and end-to-end tests against the emulator
 test: $(STAMP)
 	$(VENV)/bin/ruff check portal provisioning tests benchmarks
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 ## test-fast: everything but the slow end-to-end tests
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check portal provisioning tests benchmarks
