@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EMULATOR_PORT ?= 4566
+# Test processes (pytest-xdist); each has its own database, emulator, data folder and Celery queue.
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-fast lint fmt emulator init-timing clean
 
@@ -27,11 +29,11 @@ emulator: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check portal provisioning tests benchmarks
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 ## test-fast: everything but the slow end-to-end tests
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check portal provisioning tests benchmarks

@@ -20,6 +20,8 @@ import importlib.util
 import os
 import re
 import shutil
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,13 +132,47 @@ def build_mirror(mirror_dir: Path, provider_zip: Path) -> Path:
     if target.exists() and target.stat().st_size == provider_zip.stat().st_size:
         return mirror_dir
     target_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
+    # A name of this process's own: two processes preparing at once must not link or copy onto one file.
+    partial = target_dir / f".{target.name}.{os.getpid()}.partial"
     try:
         os.link(provider_zip, partial)
     except OSError:
         shutil.copyfile(provider_zip, partial)
     os.replace(partial, target)  # atomic: a concurrent init never sees half a zip
     return mirror_dir
+
+
+def fill_plugin_cache(plugin_cache_dir: Path, provider_zip: Path) -> Path:
+    """Unpack ``provider_zip`` into the plugin cache once, atomically, and return the provider's folder there.
+
+    Terraform 1.0 fills its plugin cache without a lock: two first ``terraform init`` at once (two Celery
+    runs, two test workers) unzip into the same folder. Unpacked here first, into a folder renamed into place
+    whole, every init finds the provider cached and only links it.
+    """
+    match = _PROVIDER_ZIP_NAME.search(provider_zip.name)
+    if match is None:
+        raise ToolchainError(f"{provider_zip.name} is not a terraform-provider-aws_<version>_<os>_<arch>.zip file.")
+    target = plugin_cache_dir / PROVIDER_SOURCE / match["version"] / match["platform"]
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{match['platform']}."))
+    try:
+        with zipfile.ZipFile(provider_zip) as archive:
+            for member in archive.infolist():
+                archive.extract(member, staging)
+                # zipfile drops the Unix mode; the provider binary must stay executable.
+                mode = (member.external_attr >> 16) & 0o777
+                (staging / member.filename).chmod(mode or 0o755)
+        staging.chmod(0o755)
+        os.rename(staging, target)
+    except OSError:
+        if not target.is_dir():
+            raise
+        # Another process put it there first: its copy is as good as ours.
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def render_cli_config(plugin_cache_dir: Path, mirror_dir: Path | None) -> str:
@@ -172,7 +208,11 @@ def prepare(home: Path | None = None) -> Toolchain:
     terraform_bin = find_terraform()
     plugin_cache_dir = home / "plugin-cache"
     plugin_cache_dir.mkdir(parents=True, exist_ok=True)
-    mirror_dir = build_mirror(home / "provider-mirror", find_provider_zip()) if mirror_enabled() else None
+    mirror_dir = None
+    if mirror_enabled():
+        provider_zip = find_provider_zip()
+        mirror_dir = build_mirror(home / "provider-mirror", provider_zip)
+        fill_plugin_cache(plugin_cache_dir, provider_zip)
     cli_config = home / ("terraform-offline.tfrc" if mirror_dir else "terraform-online.tfrc")
     text = render_cli_config(plugin_cache_dir, mirror_dir)
     if not cli_config.exists() or cli_config.read_text() != text:

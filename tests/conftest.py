@@ -12,7 +12,10 @@ from provisioning.emulator import EmulatorProcess
 from tests.support.emulator import REGION
 
 # LAUNCHPAD_ARTIFACTS moves the logs, timings and screenshots (two test runs side by side keep theirs apart).
-ARTIFACTS = Path(os.environ.get("LAUNCHPAD_ARTIFACTS") or Path(__file__).resolve().parents[1] / "artifacts")
+# Under pytest-xdist each worker (gw0, gw1…) writes into a folder of its own: two emulators, two stacks.
+ARTIFACTS = Path(os.environ.get("LAUNCHPAD_ARTIFACTS") or Path(__file__).resolve().parents[1] / "artifacts") / (
+    os.environ.get("PYTEST_XDIST_WORKER", "")
+)
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def toolchain():
 @pytest.fixture(scope="session")
 def emulator():
     """One patched moto server for the session, with boto3 and Terraform pointed at it."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     process = EmulatorProcess(log_path=ARTIFACTS / "emulator.log").start()
     saved = {
         k: os.environ.get(k)

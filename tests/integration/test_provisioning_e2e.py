@@ -183,7 +183,7 @@ def test_sandbox_through_the_api_reaches_ready_and_destroys_after_approval(stack
         assert len(value) >= 16, f"the generated {name} is long enough to be found only where it is"
         assert not any(value in text for text in everything), f"the generated {name} leaked"
 
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "e2e-timings.json").write_text(json.dumps({"sandbox_api_to_ready_seconds": ready_seconds}))
     print(f"\nsandbox: API call to ready in {ready_seconds} s")
 

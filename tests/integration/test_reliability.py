@@ -96,7 +96,7 @@ def stack(django_db_setup, django_db_blocker, emulator, tmp_path_factory):
         finally:
             stack.stop()
             call_command("flush", interactive=False, verbosity=0)
-            ARTIFACTS.mkdir(exist_ok=True)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
             (ARTIFACTS / "reliability.json").write_text(json.dumps(FIGURES, indent=2))
 
 

@@ -66,7 +66,7 @@ class Launcher:
             LAUNCHPAD_DRIFT_INTERVAL_SECONDS="60",
         )
         env.pop("SECRET_KEY", None)  # made and kept in the data folder by the launcher
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "portal.launcher"],
@@ -136,7 +136,7 @@ def launcher(tmp_path_factory):
         yield launcher
     finally:
         launcher.stop()
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "soak.json").write_text(json.dumps(FIGURES, indent=2))
 
 

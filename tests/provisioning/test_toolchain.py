@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from provisioning import toolchain
 from provisioning.terraform import TerraformRunner
+
+REPO = Path(__file__).resolve().parents[2]
 
 MINIMAL_ROOT = """
 terraform {
@@ -89,3 +94,22 @@ def test_init_installs_from_the_mirror_without_network_and_links_the_shared_cach
         # The workspace holds a link into the shared cache, not its own 170 MB copy of the provider.
         assert platform_dir.is_symlink()
         assert Path(os.path.realpath(platform_dir)).is_relative_to(chain.plugin_cache_dir.resolve())
+
+
+def test_two_processes_preparing_a_fresh_home_at_once_both_get_one_whole_executable_provider(tmp_path):
+    home = tmp_path / "home"
+    prepare = f"from pathlib import Path; from provisioning import toolchain; toolchain.prepare(Path({str(home)!r}))"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", prepare], cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    for process in processes:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors
+    platform_dir = home / "plugin-cache" / "registry.terraform.io" / "hashicorp" / "aws" / "3.39.0" / "linux_amd64"
+    (binary,) = platform_dir.iterdir()
+    assert binary.stat().st_mode & stat.S_IXUSR
+    # Nothing half-done is left beside it: no staging folder, no partial zip in the mirror.
+    assert [path.name for path in platform_dir.parent.iterdir()] == ["linux_amd64"]
+    assert not list((home / "provider-mirror").rglob("*.partial"))
+    with zipfile.ZipFile(toolchain.find_provider_zip()) as archive:
+        assert binary.stat().st_size == archive.getinfo(binary.name).file_size

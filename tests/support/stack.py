@@ -67,7 +67,7 @@ class Stack:
         self.tmp_path = tmp_path
         (tmp_path / "tmp").mkdir(exist_ok=True)
         self.processes: dict[str, subprocess.Popen] = {}
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.worker_log = ARTIFACTS / "worker.log"
         self.web_log = ARTIFACTS / "web.log"
         # One port for the stack's life: a restarted web answers where the clients already point.

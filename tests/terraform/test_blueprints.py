@@ -87,7 +87,7 @@ def destroy(runner: TerraformRunner, workspace) -> float:
 
 
 def record(blueprint: str, figures: dict) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / "blueprint-timings.json"
     data = json.loads(path.read_text()) if path.exists() else {}
     slowest = sorted(figures["apply"]["resources"].items(), key=lambda item: -item[1])[:5]

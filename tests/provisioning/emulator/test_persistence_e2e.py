@@ -25,7 +25,7 @@ def test_blueprint_applied_then_emulator_restarted_on_its_state_file_plans_no_ch
 ):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     options = {
         "log_path": ARTIFACTS / "emulator-restart.log",
         "state_file": tmp_path / "emulator-state.bin",
