@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import permissions
 
-from portal.accounts.roles import is_admin, is_approver
+from portal.accounts.roles import can_change_environment, is_admin, is_approver
 
 
 class IsAdmin(permissions.BasePermission):
@@ -19,11 +19,6 @@ class IsApprover(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return is_approver(request.user)
-
-
-def can_change_environment(user, environment) -> bool:
-    """Owners and admins change an environment and ask for its runs."""
-    return is_admin(user) or environment.owner_id == user.pk
 
 
 class CanChangeEnvironment(permissions.BasePermission):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+
 from portal.accounts.choices import ADMIN, APPROVER
 
 
@@ -33,12 +38,13 @@ def role_of(user) -> str:
     return "engineer"
 
 
+def can_change_environment(user, environment) -> bool:
+    """Owners and admins change an environment and ask for its runs."""
+    return is_admin(user) or environment.owner_id == user.pk
+
+
 def admin_required(reason: str):
     """View decorator: signed-in admins only; anyone else signed in gets a 403 saying ``reason``."""
-    from functools import wraps
-
-    from django.contrib.auth.decorators import login_required
-    from django.core.exceptions import PermissionDenied
 
     def decorate(view):
         @login_required

@@ -1,4 +1,4 @@
-"""The filters of the activity log: the page (/activity/) and GET /api/v1/audit-events/."""
+"""The filters of the activity log: the page (/activity/) and GET /api/v1/activity/ (and its alias /api/v1/audit-events/)."""
 
 from __future__ import annotations
 

@@ -35,6 +35,7 @@ from portal.refusals import Refused
 from provisioning.audit.collect_live import Collection
 from provisioning.audit.rules import RULES, Rule
 from provisioning.audit.rules import Finding as RuleFinding
+from provisioning.aws import default_region
 
 MAX_SUPPRESSION_DAYS = 365
 ACCOUNT_SCOPE = "account"
@@ -199,8 +200,6 @@ def claim_audit_run(audit_run_id: int, worker: str = "") -> AuditRun | None:
 
 def audit_regions(environment: Environment | None = None) -> list[str]:
     """The regions an audit reads: the environment's, or those of every live environment and the default one."""
-    from provisioning.aws import default_region
-
     if environment is not None:
         return [environment.region]
     return sorted({default_region(), *Environment.objects.live().values_list("region", flat=True)})

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from portal.activity.models import record
 from portal.environments import crypto
 from portal.environments.choices import (
     CHANGEABLE_STATUSES,
@@ -124,14 +125,15 @@ class EnvironmentQuerySet(models.QuerySet):
 
     def with_latest_run(self):
         """Each environment's newest run (Environment.latest_run) in one query for the whole page, not one a row."""
-        from portal.runs.models import Run
-
-        newest = Run.objects.order_by(*NEWEST_FIRST).only("id", "environment_id", "kind", "status", "created_at")
+        # The Run model through the relation: runs.models imports this module.
+        newest = self.model.runs.rel.related_model.objects.order_by(*NEWEST_FIRST).only(
+            "id", "environment_id", "kind", "status", "created_at"
+        )
         return self.prefetch_related(models.Prefetch("runs", queryset=newest[:1], to_attr="latest_runs"))
 
     def with_latest_drift_check(self):
         """Each environment's newest drift check (Environment.last_drift_check) in one query for the whole page."""
-        newest = DriftCheck.objects.order_by(*NEWEST_FIRST).select_related("requested_by").defer("log")
+        newest = DriftCheck.objects.order_by(*NEWEST_FIRST).select_related("requested_by")
         return self.prefetch_related(
             models.Prefetch("drift_checks", queryset=newest[:1], to_attr="latest_drift_checks")
         )
@@ -280,8 +282,6 @@ class Environment(models.Model):
 
     def extend(self, hours: int, user, request=None) -> None:
         """Push the end of the lifetime ``hours`` further (from now, if it has already passed); audited."""
-        from portal.activity.models import record
-
         _check_hours(hours, "hours")
         if self.expires_at is None:
             raise ExtensionRefused(f"{self.name} has no lifetime: it does not expire, so there is nothing to extend.")
@@ -327,8 +327,6 @@ class Environment(models.Model):
         """A queued drift check (a refresh-only plan; it never applies), recorded; refused with the reason when
         the environment is not applied, a run or a check is under way. The caller sends it to a worker
         (portal.environments.services.request_drift_check)."""
-        from portal.activity.models import record
-
         if self.status not in DRIFT_CHECKED_STATUSES:
             raise LifecycleError(
                 f"{self.name} is {self.get_status_display().lower()}: drift is checked on applied environments "

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.accounts.roles import is_admin
+from portal.accounts.roles import can_change_environment, is_admin
 from portal.environments import crypto
 from portal.environments.models import Environment
 from portal.notifications import outbound
@@ -65,7 +65,6 @@ class Webhook(models.Model):
 
 def validate_webhook(*, url: str, events: list, environment: Environment | None, user) -> None:
     """Check a webhook definition; raise ValidationError({field: [messages]}) naming every problem."""
-    from portal.permissions import can_change_environment
 
     errors: dict[str, list[str]] = {}
     try:

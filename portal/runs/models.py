@@ -15,6 +15,7 @@ from portal.jobs.choices import EventStream
 from portal.jobs.models import Job, JobEvent
 from portal.refusals import Refused
 from portal.runs.choices import ACTIVE_STATUSES, FINISHED_STATUSES, WORKING_STATUSES, RunKind, RunStatus
+from provisioning.audit import high_findings
 
 
 class TransitionError(Refused):
@@ -103,8 +104,6 @@ class Run(Job):
     @property
     def high_plan_findings(self) -> list[dict]:
         """Plan findings of high severity: only an admin may approve such a plan, with a justification."""
-        from provisioning.audit import high_findings
-
         return high_findings(self.plan_findings or [])
 
     def overridden_findings_record(self, approve: bool) -> dict:
