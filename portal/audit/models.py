@@ -56,6 +56,7 @@ class AuditRun(Job):
     error_class = AuditError
     label = "audit"
     lost_advice = "Its findings were left as they were; audit again."
+    claim_related = ("environment",)
 
     environment = models.ForeignKey(
         Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_runs"
@@ -86,10 +87,6 @@ class AuditRun(Job):
     @property
     def scope_label(self) -> str:
         return "the whole account" if self.scope == ACCOUNT_SCOPE else self.scope
-
-    def start(self, worker: str) -> None:
-        self._require(AuditRunStatus.QUEUED, action="start")
-        self.save(update_fields=self._take(AuditRunStatus.RUNNING, worker))
 
 
 class Finding(models.Model):
@@ -181,21 +178,6 @@ def create_audit_run(environment: Environment | None, trigger: str, user=None) -
         trigger=trigger,
         requested_by=user,
     )
-
-
-def claim_audit_run(audit_run_id: int, worker: str = "") -> AuditRun | None:
-    """Take a queued audit (queued → running) for ``worker``; None when it is not there to take."""
-    with transaction.atomic():
-        run = (
-            AuditRun.objects.select_for_update(of=("self",))
-            .filter(pk=audit_run_id)
-            .select_related("environment")
-            .first()
-        )
-        if run is None or run.status != AuditRunStatus.QUEUED:
-            return None
-        run.start(worker)
-    return run
 
 
 def audit_regions(environment: Environment | None = None) -> list[str]:

@@ -9,7 +9,7 @@ from celery import shared_task
 
 from portal.audit import models
 from portal.audit.choices import AuditTrigger
-from portal.audit.models import AuditError, audit_regions, claim_audit_run, create_audit_run, record_audit
+from portal.audit.models import AuditError, AuditRun, audit_regions, create_audit_run, record_audit
 from portal.jobs.heartbeat import Heartbeat, worker_name
 from provisioning.audit import collect_live, evaluate
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 @shared_task(acks_late=True, ignore_result=True)
 def run_live_audit(audit_run_id: int) -> None:
     """Carry out one queued audit run; a failure ends it failed with the reason, never stuck running."""
-    run = claim_audit_run(audit_run_id, worker_name())
+    run = AuditRun.claim(audit_run_id, worker_name())
     if run is None:
         return
     with Heartbeat(run):

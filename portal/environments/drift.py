@@ -11,11 +11,10 @@ from django.db import transaction
 from portal.activity.models import record
 from portal.environments.choices import DRIFT_CHECKED_STATUSES, DriftCheckStatus
 from portal.environments.models import DriftCheck, DriftCheckEvent, Environment
-from portal.jobs.heartbeat import Heartbeat, worker_name
+from portal.jobs.heartbeat import Heartbeat
 from portal.jobs.output import EventWriter
 from portal.notifications.choices import Event
 from portal.notifications.notify import notify
-from portal.runs.choices import FINISHED_STATUSES
 from portal.runs.execution import (
     KNOWN_FAILURES,
     describe_failure,
@@ -27,26 +26,6 @@ from portal.runs.execution import (
 from provisioning import engine, toolchain
 
 log = logging.getLogger(__name__)
-
-
-def claim_drift_check(check_id: int) -> DriftCheck | None:
-    """Take the queued check (queued → checking); fail it when a run began or the environment changed meanwhile."""
-    with transaction.atomic():
-        check = DriftCheck.objects.select_for_update().select_related("environment").filter(pk=check_id).first()
-        if check is None or check.status != DriftCheckStatus.QUEUED:
-            return None
-        environment = check.environment
-        busy = environment.runs.exclude(status__in=FINISHED_STATUSES).first()
-        if busy is not None or environment.status not in DRIFT_CHECKED_STATUSES:
-            check.fail(
-                f"{busy.kind.capitalize()} run #{busy.pk} of {environment.name} was under way; drift is checked again "
-                "after it."
-                if busy is not None
-                else f"{environment.name} became {environment.get_status_display().lower()} before the check began."
-            )
-            return None
-        check.start(worker_name())
-    return check
 
 
 def carry_out(check: DriftCheck) -> None:

@@ -323,6 +323,11 @@ class Environment(models.Model):
         """The newest run, or None (prefetched for a whole list by EnvironmentQuerySet.with_latest_run)."""
         return _prefetched_newest(self, "latest_runs", lambda: self.runs.order_by(*NEWEST_FIRST).first())
 
+    def busy_run(self):
+        """A run of the environment under way (queued, planning, waiting, applying), or None: no drift check
+        begins meanwhile."""
+        return self.runs.exclude(status__in=FINISHED_STATUSES).first()
+
     def new_drift_check(self, user=None, request=None) -> DriftCheck:
         """A queued drift check (a refresh-only plan; it never applies), recorded; refused with the reason when
         the environment is not applied, a run or a check is under way. The caller sends it to a worker
@@ -332,7 +337,7 @@ class Environment(models.Model):
                 f"{self.name} is {self.get_status_display().lower()}: drift is checked on applied environments "
                 "(ready or drifted)."
             )
-        busy = self.runs.exclude(status__in=FINISHED_STATUSES).first()
+        busy = self.busy_run()
         if busy is not None:
             raise LifecycleError(
                 f"{busy.kind.capitalize()} run #{busy.pk} of {self.name} is under way: check drift after it ends."
@@ -359,6 +364,8 @@ class DriftCheck(Job):
     error_class = LifecycleError
     label = "drift check"
     lost_advice = "The next scheduled check runs again."
+    # The environment is locked with the check: no run begins while the check decides whether it may.
+    claim_related, claim_locks = ("environment",), ("self", "environment")
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="drift_checks")
     status = models.CharField(max_length=10, choices=DriftCheckStatus.choices, default=DriftCheckStatus.QUEUED)
@@ -387,9 +394,18 @@ class DriftCheck(Job):
         """Terraform's output, secrets masked: the messages of its events, one a line."""
         return "\n".join(self.events.values_list("message", flat=True))
 
-    def start(self, worker: str) -> None:
-        self._require(DriftCheckStatus.QUEUED, action="start")
-        self.save(update_fields=self._take(DriftCheckStatus.RUNNING, worker))
+    def _may_start(self) -> bool:
+        """A check begins on an applied environment with no run under way; otherwise it fails with the reason."""
+        environment, busy = self.environment, self.environment.busy_run()
+        if busy is None and environment.status in DRIFT_CHECKED_STATUSES:
+            return True
+        self.fail(
+            f"{busy.kind.capitalize()} run #{busy.pk} of {environment.name} was under way; drift is checked again "
+            "after it."
+            if busy is not None
+            else f"{environment.name} became {environment.get_status_display().lower()} before the check began."
+        )
+        return False
 
     def finish(self, resources: list[dict], reported_by_terraform: int) -> None:
         """Record what the refresh-only plan found: drifted when any resource is left after the noise."""

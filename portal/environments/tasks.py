@@ -12,13 +12,14 @@ from django.utils import timezone
 
 from portal.environments import drift, expiry
 from portal.environments.choices import DRIFT_CHECKED_STATUSES
-from portal.environments.models import Environment, LifecycleError
+from portal.environments.models import DriftCheck, Environment, LifecycleError
+from portal.jobs.heartbeat import worker_name
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def check_drift(check_id: int) -> None:
     """Carry out one drift check: a refresh-only plan (never applied); record what drifted, set the status."""
-    check = drift.claim_drift_check(check_id)
+    check = DriftCheck.claim(check_id, worker_name())
     if check is not None:
         drift.carry_out(check)
 

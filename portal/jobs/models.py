@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models.functions import Coalesce
+from django.dispatch import Signal
 from django.utils import timezone
 
 from portal.jobs.choices import EventStream
@@ -19,6 +20,11 @@ from portal.jobs.choices import EventStream
 # A drift check or an audit still queued after this long was never taken (its message was lost): it is failed.
 # Runs are not: a queued run may wait behind its environment's runs, and a lost message is sent again.
 UNTAKEN_AFTER = timedelta(minutes=20)
+
+# Sent (sender: the kind, job, reason) when a job is failed as lost, by the reaper or by a claim: what a kind does
+# then (a run tells its owner and sends its environment's next run) lives with the kind's tasks, which a model
+# may not import.
+job_lost = Signal()
 
 
 def heartbeat_timeout() -> timedelta:
@@ -40,6 +46,12 @@ class Job(models.Model):
     lost_advice = ""
     # Whether a queued job never taken within UNTAKEN_AFTER is lost (see there).
     fails_untaken = True
+    # Whether a claim that finds the job's worker lost (its message delivered again) fails it then, rather than
+    # leaving it to the reaper.
+    fails_lost_when_claimed = False
+    # The related rows a claim reads with the job, and those it locks with it ("self": the job).
+    claim_related: tuple[str, ...] = ()
+    claim_locks: tuple[str, ...] = ("self",)
 
     error = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)
@@ -103,6 +115,43 @@ class Job(models.Model):
             )
         return f"{reason} {self.lost_advice}".strip()
 
+    # --- taking one ------------------------------------------------------------------------
+    @classmethod
+    def claim(cls, pk: int, worker: str) -> Job | None:
+        """Take the job for ``worker`` if it is there to take: lock it, check it is queued and may start
+        (``_may_start``), start it (``start``, then ``_started``). None when it is not this worker's to carry out.
+
+        A job returned may be finished already (``_started`` may fail it): the caller does no work on it then.
+        """
+        with transaction.atomic():
+            job = (
+                cls.objects.select_for_update(of=cls.claim_locks)
+                .select_related(*cls.claim_related)
+                .filter(pk=pk)
+                .first()
+            )
+            if job is None or job.status != cls.queued_status:
+                if job is not None and cls.fails_lost_when_claimed and job.is_working and job.is_lost():
+                    job.fail_lost()
+                return None
+            if not job._may_start():
+                return None
+            job.start(worker)
+            job._started()
+        return job
+
+    def _may_start(self) -> bool:
+        """Under the claim's lock: whether the queued job starts now (a kind may also fail it here)."""
+        return True
+
+    def _started(self) -> None:
+        """Under the claim's lock, once started: what else a kind begins with it."""
+
+    def start(self, worker: str) -> None:
+        """A worker takes the queued job: its first working status."""
+        self._require(self.queued_status, action="start")
+        self.save(update_fields=self._take(self.working_statuses[0], worker))
+
     # --- transitions -----------------------------------------------------------------------
     def _require(self, *allowed: str, action: str) -> None:
         if self.status not in allowed:
@@ -128,10 +177,15 @@ class Job(models.Model):
         self.save(update_fields=self._fail(reason))
 
     def fail_lost(self) -> str:
-        """The reaper's transition: fail the lost job with the reason every kind shares; returns that reason."""
+        """Fail the lost job with the reason every kind shares (job_lost tells the kind); returns that reason."""
         reason = self.lost_reason()
         self.fail(reason)
+        self._failed_lost(reason)
+        job_lost.send(sender=type(self), job=self, reason=reason)
         return reason
+
+    def _failed_lost(self, reason: str) -> None:
+        """Once failed as lost: what else the kind's own rows record of it."""
 
 
 class JobEvent(models.Model):

@@ -11,9 +11,7 @@ from django.db import connections, transaction
 from portal.audit.models import AuditRun
 from portal.environments.models import DriftCheck
 from portal.jobs.workspaces import sweep_workspaces
-from portal.runs import execution
 from portal.runs.models import Run
-from portal.runs.tasks import dispatch_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +28,7 @@ def reap_lost_jobs() -> int:
                 job = kind.objects.select_for_update(of=("self",)).get(pk=job_id)
                 if not job.is_lost():
                     continue  # its worker reported, or it ended, meanwhile
-                if isinstance(job, Run):
-                    execution.run_lost(job)
-                    dispatch_on_commit(job.environment_id)
-                else:
-                    job.fail_lost()
+                job.fail_lost()  # job_lost tells the kind (a run's owner is told, its environment's next sent)
                 log.warning("%s #%s lost its worker and was failed", kind.label, job.pk)
                 lost += 1
     sweep_workspaces()

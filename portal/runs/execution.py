@@ -16,14 +16,14 @@ from django.urls import reverse
 
 from portal.activity.models import record
 from portal.environments import crypto
-from portal.environments.models import Environment, LifecycleError
-from portal.jobs.heartbeat import Heartbeat, worker_name
+from portal.environments.models import Environment
+from portal.jobs.heartbeat import Heartbeat
 from portal.jobs.output import EventWriter
 from portal.notifications.choices import Event
 from portal.notifications.notify import notify
 from portal.runs.approval import approval_reasons
-from portal.runs.choices import WORKING_STATUSES, RunKind, RunStatus
-from portal.runs.models import Run, RunEvent, TransitionError, active_run, next_queued_run, runs_with_left_state
+from portal.runs.choices import RunKind, RunStatus
+from portal.runs.models import Run, RunEvent, TransitionError, runs_with_left_state
 from provisioning import audit, aws, engine, toolchain
 from provisioning.terraform import TerraformError, TerraformInterrupted, failure_reason
 
@@ -31,53 +31,6 @@ log = logging.getLogger(__name__)
 
 # What a run or a drift check may fail with and tell its user in a sentence (anything else is a bug, logged).
 KNOWN_FAILURES = (TerraformError, engine.ClientError, engine.StateRecoveryError, *aws.CONNECTION_ERRORS)
-
-
-# --- taking a run --------------------------------------------------------------------------------
-def claim_run(run_id: int) -> Run | None:
-    """Take the run if it is this worker's to take (queued → planning or applying); None when it is not.
-
-    A run another worker holds, or queued behind another run of its environment, is left alone. One whose
-    worker was lost (a message delivered again after its worker died) is failed now, as is one whose environment
-    refuses the change it would begin: both are returned finished, for the caller to dispatch what comes next.
-    """
-    with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("environment").filter(pk=run_id).first()
-        if run is None or run.is_finished:
-            return None
-        if run.status in WORKING_STATUSES:
-            if not run.is_lost():
-                return None  # another worker is on it
-            run_lost(run)
-            return run
-        if run.status != RunStatus.QUEUED:
-            return None
-        environment = Environment.objects.select_for_update().get(pk=run.environment_id)
-        holder = active_run(environment)
-        if holder is not None or next_queued_run(environment) != run:
-            return None  # queued behind another run; dispatched when that one ends
-        run.start(worker_name())
-        if run.status == RunStatus.APPLYING:
-            try:
-                begin_change(environment, run)
-            except LifecycleError as error:
-                run.fail(str(error))
-                run.log(str(error))
-    return run
-
-
-def run_lost(run: Run) -> None:
-    """Fail a run whose worker was lost (the reaper's or a redelivered message's finding), and tell its owner."""
-    reason = run.fail_lost()
-    notify_run(Event.RUN_FAILED, run, reason=reason)
-
-
-def begin_change(environment: Environment, run: Run) -> None:
-    """The environment starts changing as ``run`` applies: provisioning, or destroying for a destroy."""
-    if run.kind == RunKind.DESTROY:
-        environment.begin_destroying()
-    else:
-        environment.begin_provisioning()
 
 
 # --- carrying it out -----------------------------------------------------------------------------
@@ -202,7 +155,7 @@ def _after_plan(
             notify_run(Event.RUN_NEEDS_APPROVAL, run, reasons=reasons, plan=_plan_counts(outcome.summary))
         else:
             run.begin_apply()
-            begin_change(Environment.objects.select_for_update().get(pk=run.environment_id), run)
+            run.begin_change(Environment.objects.select_for_update().get(pk=run.environment_id))
     if run.status == RunStatus.APPLYING:
         _apply_phase(run, writer, chain, store, workspace=workspace)
 

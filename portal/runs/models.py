@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal.accounts.roles import is_admin, is_approver
-from portal.environments.models import Environment
+from portal.environments.models import Environment, LifecycleError
 from portal.jobs.choices import EventStream
 from portal.jobs.models import Job, JobEvent
 from portal.refusals import Refused
@@ -62,6 +62,8 @@ class Run(Job):
     lost_advice = "Terraform's state lock is released when its process ends; plan again to converge."
     # A queued run whose message was lost is sent again (redispatch_stalled_runs), never failed for waiting.
     fails_untaken = False
+    fails_lost_when_claimed = True
+    claim_related, claim_locks = ("environment",), ("self", "environment")
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=10, choices=RunKind.choices)
@@ -131,6 +133,29 @@ class Run(Job):
         self._save(
             *self._take(RunStatus.APPLYING if self.approved and self.encrypted_plan else RunStatus.RUNNING, worker)
         )
+
+    def _may_start(self) -> bool:
+        """The run starts when it is its environment's next and no other run holds the environment; otherwise it
+        waits, and is dispatched when the one before it ends."""
+        environment = Environment.objects.select_for_update().get(pk=self.environment_id)
+        return active_run(environment) is None and next_queued_run(environment) == self
+
+    def _started(self) -> None:
+        """An approved plan applies at once: the environment begins changing, or refuses and the run fails."""
+        if self.status != RunStatus.APPLYING:
+            return
+        try:
+            self.begin_change(Environment.objects.select_for_update().get(pk=self.environment_id))
+        except LifecycleError as error:
+            self.fail(str(error))
+            self.log(str(error))
+
+    def begin_change(self, environment: Environment) -> None:
+        """The environment starts changing as the run applies: provisioning, or destroying for a destroy."""
+        if self.kind == RunKind.DESTROY:
+            environment.begin_destroying()
+        else:
+            environment.begin_provisioning()
 
     def planned(
         self,
@@ -207,13 +232,10 @@ class Run(Job):
         self.encrypted_plan = None
         self._save(*fields, "encrypted_plan")
 
-    def fail_lost(self) -> str:
-        """Its worker was lost: failed, with the reason in its log too, and its environment failed if it was
-        changing it."""
-        reason = super().fail_lost()
+    def _failed_lost(self, reason: str) -> None:
+        """Its worker was lost: the reason in its log too, and its environment failed if it was changing it."""
         self.log(reason)
         self.environment.run_failed()
-        return reason
 
     def keep_left_state(self, encrypted_state: bytes | None, lock_id: str) -> None:
         """Keep what this failed run left in AWS's stead: its state (encrypted) and the lock it still holds."""

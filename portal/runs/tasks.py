@@ -11,10 +11,14 @@ from functools import partial
 
 from celery import shared_task
 from django.db import transaction
+from django.dispatch import receiver
 
 from portal.environments.models import Environment
+from portal.jobs.heartbeat import worker_name
+from portal.jobs.models import job_lost
+from portal.notifications.choices import Event
 from portal.runs import execution, redispatch
-from portal.runs.models import active_run, next_queued_run
+from portal.runs.models import Run, active_run, next_queued_run
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,7 @@ def dispatch_on_commit(environment_id: int) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def execute_run(run_id: int) -> None:
     """Carry one run as far as it can go now (to approval, or to the end), then send the environment's next."""
-    run = execution.claim_run(run_id)
+    run = Run.claim(run_id, worker_name())
     if run is None:
         return
     try:
@@ -43,6 +47,14 @@ def execute_run(run_id: int) -> None:
             execution.carry_out(run)
     finally:
         dispatch_on_commit(run.environment_id)
+
+
+@receiver(job_lost, sender=Run)
+def run_lost(sender, job: Run, reason: str, **kwargs) -> None:
+    """A run failed as lost (by the reaper, or by a claim of its message delivered again): its owner is told, and
+    its environment's next run is sent."""
+    execution.notify_run(Event.RUN_FAILED, job, reason=reason)
+    dispatch_on_commit(job.environment_id)
 
 
 @shared_task(ignore_result=True)

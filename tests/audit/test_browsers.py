@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from portal.audit.choices import AuditTrigger
-from portal.audit.models import Finding, claim_audit_run, create_audit_run, record_audit
+from portal.audit.models import AuditRun, Finding, create_audit_run, record_audit
 from provisioning import aws
 from provisioning.audit import collect_live, evaluate
 from provisioning.aws import client
@@ -46,7 +46,7 @@ def text(response) -> str:
 def audit_account() -> None:
     """A live audit of the whole account, recorded as the worker records it."""
     collection = collect_live.collect([REGION])
-    run = claim_audit_run(create_audit_run(None, AuditTrigger.SCHEDULE).pk)
+    run = AuditRun.claim(create_audit_run(None, AuditTrigger.SCHEDULE).pk, "worker")
     record_audit(run, collection, evaluate(collection.resources))
 
 

@@ -9,7 +9,6 @@ from portal.audit.models import (
     AuditError,
     AuditRun,
     Finding,
-    claim_audit_run,
     create_audit_run,
     record_audit,
 )
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def audit(*resources, environment=None, unreadable=(), regions=("eu-west-1",)) -> AuditRun:
     """One audit that saw ``resources`` (already normalised documents), recorded as a worker records it."""
-    run = claim_audit_run(create_audit_run(environment, AuditTrigger.SCHEDULE).pk)
+    run = AuditRun.claim(create_audit_run(environment, AuditTrigger.SCHEDULE).pk, "worker")
     collection = Collection(resources=list(resources), unreadable=list(unreadable), regions=list(regions))
     return record_audit(run, collection, evaluate(collection.resources))
 
@@ -157,5 +156,5 @@ def test_one_audit_of_a_scope_at_a_time():
 def test_an_audit_is_taken_by_one_worker_only():
     run = create_audit_run(None, AuditTrigger.SCHEDULE)
 
-    assert claim_audit_run(run.pk).status == AuditRunStatus.RUNNING
-    assert claim_audit_run(run.pk) is None
+    assert AuditRun.claim(run.pk, "worker").status == AuditRunStatus.RUNNING
+    assert AuditRun.claim(run.pk, "worker") is None

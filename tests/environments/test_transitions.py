@@ -7,7 +7,6 @@ import pytest
 
 from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment, LifecycleError
-from portal.runs.execution import claim_run
 from portal.runs.models import Run
 from tests.factories import make_environment, make_run, record_enqueued_runs
 
@@ -96,7 +95,7 @@ def test_an_approved_destroy_of_an_environment_already_destroyed_fails_with_the_
     run = make_run(environment, kind="destroy", encrypted_plan=b"plan")
     Run.objects.filter(pk=run.pk).update(approved_at=run.created_at)
 
-    claimed = claim_run(run.pk)
+    claimed = Run.claim(run.pk, "worker")
 
     assert claimed.status == "failed" and claimed.error == "env-destroyed is destroyed: it cannot begin a destroy."
     assert Environment.objects.get(pk=environment.pk).status == S.DESTROYED

@@ -155,13 +155,13 @@ def test_a_new_high_severity_audit_finding_tells_admins_and_the_owner_once(
     django_capture_on_commit_callbacks, queued_deliveries
 ):
     from portal.audit.choices import AuditTrigger
-    from portal.audit.models import claim_audit_run, create_audit_run, record_audit
+    from portal.audit.models import AuditRun, create_audit_run, record_audit
     from provisioning.audit.collect_live import Collection
     from provisioning.audit.rules import evaluate
     from tests.audit.documents import db_instance
 
     def audit() -> None:
-        run = claim_audit_run(create_audit_run(None, AuditTrigger.SCHEDULE).pk)
+        run = AuditRun.claim(create_audit_run(None, AuditTrigger.SCHEDULE).pk, "worker")
         collection = Collection(resources=[db_instance(PubliclyAccessible=True)], unreadable=[], regions=["eu-west-1"])
         record_audit(run, collection, evaluate(collection.resources))
 
