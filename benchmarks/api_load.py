@@ -200,8 +200,8 @@ def seed(args) -> dict:
     from django.db import connection
     from django.utils import timezone
 
+    from portal import crypto
     from portal.accounts.models import ApiToken
-    from portal.environments import crypto
     from portal.environments.choices import DriftCheckStatus, EnvironmentStatus, Tier
     from portal.environments.models import Blueprint, DriftCheck, Environment
     from portal.runs.choices import RunKind, RunStatus

@@ -9,7 +9,8 @@ from celery import shared_task
 
 from portal.audit import models
 from portal.audit.choices import AuditTrigger
-from portal.audit.models import AuditError, AuditRun, audit_regions, create_audit_run, record_audit
+from portal.audit.models import AuditError, AuditRun, audit_regions, create_audit_run
+from portal.audit.recording import record_audit
 from portal.jobs.heartbeat import Heartbeat, worker_name
 from provisioning.audit import collect_live, evaluate
 

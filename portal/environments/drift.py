@@ -13,16 +13,9 @@ from portal.environments.choices import DRIFT_CHECKED_STATUSES, DriftCheckStatus
 from portal.environments.models import DriftCheck, DriftCheckEvent, Environment
 from portal.jobs.heartbeat import Heartbeat
 from portal.jobs.output import EventWriter
+from portal.jobs.terraform import KNOWN_FAILURES, describe_failure, recover_state, state_store, terraform_request
 from portal.notifications.choices import Event
-from portal.notifications.notify import notify
-from portal.runs.execution import (
-    KNOWN_FAILURES,
-    describe_failure,
-    environment_url,
-    recover_state,
-    state_store,
-    terraform_request,
-)
+from portal.notifications.services import notify
 from provisioning import engine, toolchain
 
 log = logging.getLogger(__name__)
@@ -96,5 +89,5 @@ def _record_outcome(check: DriftCheck, outcome: engine.DriftOutcome) -> None:
                     {"address": r["address"], "action": r["action"], "attributes": [a["name"] for a in r["attributes"]]}
                     for r in outcome.resources
                 ],
-                reconcile_url=environment_url(environment, "drift"),
+                reconcile_url=environment.page_url("drift"),
             )

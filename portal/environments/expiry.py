@@ -15,10 +15,9 @@ from portal.activity.models import record
 from portal.environments.choices import Tier
 from portal.environments.models import Environment
 from portal.notifications.choices import Event
-from portal.notifications.notify import notify
+from portal.notifications.services import notify
 from portal.runs.choices import FINISHED_STATUSES, RunKind
-from portal.runs.execution import environment_url
-from portal.runs.services import request_run
+from portal.runs.models import Run, queue_run
 
 
 def _candidates():
@@ -47,15 +46,16 @@ def warn_expiring(now: datetime) -> int:
                 environment,
                 expires_at=expires_at,
                 hours_left=round((environment.expires_at - now).total_seconds() / 3600, 1),
-                extend_url=environment_url(environment, "expiry"),
+                extend_url=environment.page_url("expiry"),
             )
             warned += 1
     return warned
 
 
-def destroy_expired(now: datetime) -> int:
-    """Ask for the destroy of every expired non-prod environment (once); return how many destroys were asked."""
-    destroying = 0
+def destroy_expired(now: datetime) -> list[Run]:
+    """Queue the destroy of every expired non-prod environment (once); return the runs, for the caller to send
+    to a worker."""
+    destroying = []
     for pk in _candidates().filter(expires_at__lte=now, expiry_destroy_run__isnull=True).values_list("pk", flat=True):
         with transaction.atomic():
             environment = Environment.objects.select_for_update().select_related("owner", "blueprint").get(pk=pk)
@@ -67,7 +67,7 @@ def destroy_expired(now: datetime) -> int:
                 or environment.runs.filter(kind=RunKind.DESTROY).exclude(status__in=FINISHED_STATUSES).exists()
             ):
                 continue  # a destroy someone asked for is already on its way
-            run = request_run(environment, RunKind.DESTROY, None)
+            run = queue_run(environment, RunKind.DESTROY, None)
             run.log(
                 f"{environment.name} expired at {environment.expires_at:%Y-%m-%d %H:%M} UTC: Launchpad destroys it "
                 "as its owner agreed when choosing its lifetime."
@@ -75,5 +75,5 @@ def destroy_expired(now: datetime) -> int:
             environment.expiry_destroy_run = run
             environment.save(update_fields=["expiry_destroy_run", "updated_at"])
             record("environment.expired", environment, actor=None, run_id=run.pk)
-            destroying += 1
+            destroying.append(run)
     return destroying

@@ -12,10 +12,11 @@ from functools import cached_property
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from portal import crypto
 from portal.activity.models import record
-from portal.environments import crypto
 from portal.environments.choices import (
     CHANGEABLE_STATUSES,
     DRIFT_CHECK_UNDER_WAY,
@@ -217,6 +218,11 @@ class Environment(models.Model):
     def secret_environment(self) -> dict[str, str]:
         """``TF_VAR_*`` for each generated secret: how secrets reach Terraform."""
         return {f"TF_VAR_{name}": value for name, value in self.secrets().items()}
+
+    def page_url(self, section: str = "") -> str:
+        """The environment's page in the browser (for notifications), at ``section`` when given."""
+        url = settings.LAUNCHPAD_BASE_URL + reverse("environments:detail", args=[self.name])
+        return f"{url}#{section}" if section else url
 
     @property
     def is_live(self) -> bool:

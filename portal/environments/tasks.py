@@ -14,6 +14,7 @@ from portal.environments import drift, expiry
 from portal.environments.choices import DRIFT_CHECKED_STATUSES
 from portal.environments.models import DriftCheck, Environment, LifecycleError
 from portal.jobs.heartbeat import worker_name
+from portal.runs.tasks import dispatch_on_commit
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -47,4 +48,7 @@ def schedule_drift_checks() -> int:
 def expire_environments() -> dict:
     """Warn owners before a lifetime ends (once), and destroy expired non-prod environments. Runs on a schedule."""
     now = timezone.now()
-    return {"warned": expiry.warn_expiring(now), "destroying": expiry.destroy_expired(now)}
+    warned, destroying = expiry.warn_expiring(now), expiry.destroy_expired(now)
+    for run in destroying:
+        dispatch_on_commit(run.environment_id)
+    return {"warned": warned, "destroying": len(destroying)}

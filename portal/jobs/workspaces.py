@@ -8,8 +8,8 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 
+from portal import crypto
 from portal.activity.models import record
-from portal.environments import crypto
 from portal.environments.models import DriftCheck
 from portal.runs.models import Run
 from provisioning.workspace import ErroredState, FoundWorkspace, found_workspaces, remove_workspace
@@ -25,7 +25,7 @@ def sweep_workspaces() -> int:
     run or a drift check another live worker holds (fresh heartbeat), of a drift check still queued, and any
     workspace a Terraform still works in (provisioning.workspace.remove_workspace; swept again next time). An
     ``errored.tfstate`` is first kept encrypted on its run, for the next run of the environment to push
-    (portal.runs.execution.recover_state).
+    (portal.jobs.terraform.recover_state).
     """
     found = found_workspaces(settings.LAUNCHPAD["WORK_DIR"])
     if not found:

@@ -1,6 +1,6 @@
 """Who is told what: webhooks (channels), their deliveries, and each user's e-mail choices.
 
-``notify()`` (portal.notifications.notify) works out the audience of an event, sends e-mail through Django's
+``notify()`` (portal.notifications.services) works out the audience of an event, sends e-mail through Django's
 mail backend to those who want it, and queues one signed delivery per matching webhook, all after commit.
 """
 
@@ -14,8 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from portal import crypto
 from portal.accounts.roles import can_change_environment, is_admin
-from portal.environments import crypto
 from portal.environments.models import Environment
 from portal.notifications import outbound
 from portal.notifications.choices import DeliveryStatus, Event

@@ -1,36 +1,31 @@
 """What a worker does with a run it took: drive provisioning.engine through plan and apply, write the events,
-record the result on the run and its environment. The Celery task (portal.runs.tasks) only calls in here.
-
-Also what a drift check shares with a run: the request for Terraform, the state store, and pushing the state
-and releasing the lock a failed run left (recover_state) before any other Terraform work on the environment.
+record the result on the run and its environment. The Celery task (portal.runs.tasks) only calls in here; what a
+drift check shares with a run is portal.jobs.terraform.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
+from portal import crypto
 from portal.activity.models import record
-from portal.environments import crypto
 from portal.environments.models import Environment
 from portal.jobs.heartbeat import Heartbeat
 from portal.jobs.output import EventWriter
+from portal.jobs.terraform import KNOWN_FAILURES, describe_failure, recover_state, state_store, terraform_request
 from portal.notifications.choices import Event
-from portal.notifications.notify import notify
+from portal.notifications.services import notify
 from portal.runs.approval import approval_reasons
 from portal.runs.choices import RunKind, RunStatus
-from portal.runs.models import Run, RunEvent, TransitionError, runs_with_left_state
-from provisioning import audit, aws, engine, toolchain
-from provisioning.terraform import TerraformError, TerraformInterrupted, failure_reason
+from portal.runs.models import Run, RunEvent, TransitionError
+from provisioning import audit, engine, toolchain
+from provisioning.terraform import TerraformError, TerraformInterrupted
 
 log = logging.getLogger(__name__)
-
-# What a run or a drift check may fail with and tell its user in a sentence (anything else is a bug, logged).
-KNOWN_FAILURES = (TerraformError, engine.ClientError, engine.StateRecoveryError, *aws.CONNECTION_ERRORS)
 
 
 # --- carrying it out -----------------------------------------------------------------------------
@@ -55,51 +50,8 @@ def carry_out(run: Run) -> None:
             _record_failure(run, writer, f"Launchpad failed: {error.__class__.__name__}: {error}")
 
 
-def describe_failure(error: Exception, environment: Environment) -> str:
-    """The user's sentence for a run or drift check of ``environment`` that failed with ``error``."""
-    return failure_reason(error, environment.name, settings.AWS_ENDPOINT_URL, engine.LOCK_TIMEOUT)
-
-
-def terraform_request(
-    environment: Environment,
-    operation_id: int,
-    store: engine.StateStore,
-    destroy: bool = False,
-    operation: str = "run",
-) -> engine.RunRequest:
-    """What the engine needs to drive Terraform for ``environment`` (a run's or, ``operation`` "drift", a drift
-    check's work)."""
-    endpoint = settings.AWS_ENDPOINT_URL
-    return engine.RunRequest(
-        run_id=operation_id,
-        blueprint=environment.blueprint.name,
-        environment=environment.name,
-        region=environment.region,
-        # The operator's bound on AWS retries (LAUNCHPAD_AWS_MAX_RETRIES), like the endpoint never the user's.
-        variables={
-            **environment.terraform_variables(endpoint),
-            "aws_max_retries": settings.LAUNCHPAD["AWS_MAX_RETRIES"],
-        },
-        secret_environment=environment.secret_environment(),
-        endpoint=endpoint,
-        state_store=store,
-        destroy=destroy,
-        operation=operation,
-    )
-
-
 def _request(run: Run, store: engine.StateStore) -> engine.RunRequest:
     return terraform_request(run.environment, run.pk, store, destroy=run.kind == RunKind.DESTROY)
-
-
-def state_store(sink, chain: toolchain.Toolchain, region: str) -> engine.StateStore:
-    """The configured state bucket and lock table, or the ones Launchpad bootstraps in ``region``."""
-    configured = settings.LAUNCHPAD
-    if configured["STATE_BUCKET"] and configured["LOCK_TABLE"]:
-        return engine.StateStore(configured["STATE_BUCKET"], configured["LOCK_TABLE"])
-    return engine.ensure_state_store(
-        region, settings.AWS_ENDPOINT_URL, chain, configured["WORK_DIR"], sink, name_prefix=configured["NAME_PREFIX"]
-    )
 
 
 def _plan_phase(run: Run, writer: EventWriter, heartbeat: Heartbeat, chain: toolchain.Toolchain) -> None:
@@ -216,55 +168,9 @@ def _record_failure(run: Run, writer: EventWriter, reason: str, error: Exception
     notify_run(Event.RUN_FAILED, run, reason=reason[:500])
 
 
-def recover_state(
-    environment: Environment, operation_id: int, sink, chain: toolchain.Toolchain, operation: str = "run"
-) -> None:
-    """Before any Terraform work on ``environment``: release the stale lock and push the state failed runs left.
-
-    Releasing that lock is safe: it is the very lock the failed run held (engine.release_and_push checks the ID),
-    and Launchpad's database guarantees no other run of the environment is under way. One worker at a time
-    (a file lock per environment, as for the bootstrap), so a drift check and a run never push twice.
-    """
-    if not runs_with_left_state(environment):
-        return
-    store = state_store(sink, chain, environment.region)
-    home = settings.LAUNCHPAD["WORK_DIR"] / "recovery"
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / f"environment-{environment.pk}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        for failed in runs_with_left_state(environment):
-            left = engine.LeftState(
-                run_id=failed.pk,
-                state=crypto.decrypt_bytes(failed.encrypted_kept_state) if failed.encrypted_kept_state else None,
-                lock_id=failed.unreleased_lock_id,
-            )
-            sink("launchpad", f"Run #{failed.pk} lost AWS mid-way: handling what it left before this one.")
-            try:
-                engine.recover_state(
-                    terraform_request(environment, operation_id, store, operation=operation),
-                    left,
-                    chain,
-                    settings.LAUNCHPAD["WORK_DIR"],
-                    sink,
-                )
-            except engine.StateRecoveryError as error:
-                if error.lock_released:
-                    failed.forget_left_state(lock=True, state=False)
-                raise
-            failed.forget_left_state()
-            record(
-                "run.state_recovered", failed, actor=None, by=operation_id, lock_id=left.lock_id, state=bool(left.state)
-            )
-
-
 # --- notifications -------------------------------------------------------------------------------
 def _requester(run: Run) -> str:
     return run.requested_by.get_username() if run.requested_by_id else "launchpad"
-
-
-def environment_url(environment: Environment, section: str) -> str:
-    """The environment's page in the browser, at ``section`` (for notifications)."""
-    return settings.LAUNCHPAD_BASE_URL + reverse("environments:detail", args=[environment.name]) + "#" + section
 
 
 def _plan_counts(summary: dict) -> dict:

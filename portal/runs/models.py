@@ -6,10 +6,12 @@ Every status change goes through one method here, which checks the current statu
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from portal.accounts.roles import is_admin, is_approver
+from portal.activity.models import record
+from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment, LifecycleError
 from portal.jobs.choices import EventStream
 from portal.jobs.models import Job, JobEvent
@@ -290,3 +292,18 @@ def next_queued_run(environment: Environment) -> Run | None:
         queued.filter(approved_at__isnull=False).order_by("approved_at").first()
         or queued.order_by("created_at", "id").first()
     )
+
+
+def queue_run(environment: Environment, kind: str, user, request=None) -> Run:
+    """A queued run of ``kind`` for ``environment`` with its first event, recorded in the activity log; refused
+    with the reason (no such kind, a destroy of a destroyed environment). The caller sends it to a worker after
+    commit (portal.runs.services.request_run; a beat task with portal.runs.tasks.dispatch_on_commit)."""
+    if kind not in RunKind.values:
+        raise TransitionError(f"{kind!r} is not a run kind: use plan, apply or destroy.")
+    if kind == RunKind.DESTROY and environment.status == EnvironmentStatus.DESTROYED:
+        raise TransitionError(f"{environment.name} is already destroyed.")
+    with transaction.atomic():
+        run = Run.objects.create(environment=environment, kind=kind, requested_by=user)
+        run.log(f"{kind.capitalize()} requested by {user.get_username() if user else 'launchpad'}.")
+        record(f"run.{kind}.requested", run, actor=user, request=request, environment=environment.name)
+    return run

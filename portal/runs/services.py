@@ -9,23 +9,15 @@ from __future__ import annotations
 from django.db import transaction
 
 from portal.activity.models import record
-from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment
-from portal.runs.choices import RunKind
-from portal.runs.models import Run, TransitionError
+from portal.runs.models import Run, queue_run
 from portal.runs.tasks import dispatch_on_commit
 
 
 def request_run(environment: Environment, kind: str, user, request=None) -> Run:
-    """Queue a run of ``kind`` for ``environment``, record who asked, and dispatch it after commit."""
-    if kind not in RunKind.values:
-        raise TransitionError(f"{kind!r} is not a run kind: use plan, apply or destroy.")
-    if kind == RunKind.DESTROY and environment.status == EnvironmentStatus.DESTROYED:
-        raise TransitionError(f"{environment.name} is already destroyed.")
+    """Queue a run of ``kind`` for ``environment``, record who asked (queue_run), and dispatch it after commit."""
     with transaction.atomic():
-        run = Run.objects.create(environment=environment, kind=kind, requested_by=user)
-        run.log(f"{kind.capitalize()} requested by {user.get_username() if user else 'launchpad'}.")
-        record(f"run.{kind}.requested", run, actor=user, request=request, environment=environment.name)
+        run = queue_run(environment, kind, user, request)
         dispatch_on_commit(environment.pk)
     return run
 

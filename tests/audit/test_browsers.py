@@ -11,7 +11,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from portal.audit.choices import AuditTrigger
-from portal.audit.models import AuditRun, Finding, create_audit_run, record_audit
+from portal.audit.models import AuditRun, Finding, create_audit_run
+from portal.audit.recording import record_audit
 from provisioning import aws
 from provisioning.audit import collect_live, evaluate
 from provisioning.aws import client

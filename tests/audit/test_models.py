@@ -10,8 +10,8 @@ from portal.audit.models import (
     AuditRun,
     Finding,
     create_audit_run,
-    record_audit,
 )
+from portal.audit.recording import record_audit
 from provisioning.audit.collect_live import Collection, Unreadable
 from provisioning.audit.rules import evaluate
 from tests.audit.documents import bucket, db_instance, role, security_group

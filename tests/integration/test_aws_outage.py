@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from portal.environments import crypto
+from portal import crypto
 from portal.environments.models import Environment
 from portal.runs.models import Run
 from provisioning import aws

@@ -15,7 +15,7 @@ from django.utils import timezone
 from portal.notifications import delivery as webhook_delivery
 from portal.notifications import tasks
 from portal.notifications.models import Delivery, Webhook
-from portal.notifications.notify import notify
+from portal.notifications.services import notify
 from provisioning.emulator.server import free_port
 from tests.factories import make_environment
 

@@ -12,12 +12,12 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from django.conf import settings
 
+from portal import crypto
 from portal.activity.models import ActivityEntry
-from portal.environments import crypto
 from portal.environments.choices import EnvironmentStatus
 from portal.environments.services import request_drift_check
 from portal.environments.tasks import check_drift
-from portal.runs.execution import terraform_request
+from portal.jobs.terraform import terraform_request
 from portal.runs.models import Run
 from portal.runs.tasks import execute_run
 from provisioning import engine

@@ -15,8 +15,8 @@ import pytest
 from celery.signals import worker_ready
 from django.utils import timezone
 
+from portal import crypto
 from portal.activity.models import ActivityEntry
-from portal.environments import crypto
 from portal.environments.choices import DriftCheckStatus, EnvironmentStatus
 from portal.environments.models import DriftCheck, Environment, LifecycleError
 from portal.environments.services import request_drift_check
@@ -62,7 +62,7 @@ def test_a_lost_run_is_failed_and_its_workspace_goes_with_the_errored_state_kept
     assert run.unreleased_lock_id == LOCK_ID, "read from Terraform's log in the workspace"
     assert "Launchpad kept it (encrypted, on this run) and pushes it before the next run of rel-a" in messages(run)
     assert ActivityEntry.objects.get(action="run.state_kept").object_id == str(run.pk)
-    # The next run of the environment pushes it first (portal.runs.execution.recover_state).
+    # The next run of the environment pushes it first (portal.jobs.terraform.recover_state).
     assert [kept.pk for kept in runs_with_left_state(run.environment)] == [run.pk]
     body = api_client(run.environment.owner).get(f"/api/v1/runs/{run.pk}/").content.decode()
     assert SECRET not in messages(run) + body

@@ -1,6 +1,7 @@
-"""``notify(event, environment, **data)``: tell the people an event is for, by e-mail and through their webhooks.
+"""What the rest of Launchpad asks of the notifications: ``notify(event, environment, **data)`` tells the people an
+event is for, by e-mail and through their webhooks.
 
-The one entry point the rest of Launchpad calls (a run needs an approver or failed, drift was found, an
+The one entry point the other apps call (a run needs an approver or failed, drift was found, an
 environment expires or was destroyed, the audit found a high-severity problem). Deliveries go to a worker
 (portal.notifications.tasks) after commit.
 """
@@ -69,7 +70,7 @@ def _environment_facts(environment: Environment | None) -> dict | None:
         "owner": environment.owner.get_username(),
         "status": environment.status,
         "expires_at": environment.expires_at.isoformat() if environment.expires_at else None,
-        "url": settings.LAUNCHPAD_BASE_URL + reverse("environments:detail", args=[environment.name]),
+        "url": environment.page_url(),
     }
 
 
