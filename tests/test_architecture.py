@@ -4,8 +4,10 @@ finds every task the beat schedules by autodiscovery alone."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import grimp
@@ -67,6 +69,20 @@ def test_the_import_contracts_are_kept():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def contracts() -> list[dict]:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+
+
+def test_docs_architecture_names_every_contract_and_draws_the_layers_in_their_order():
+    docs = (REPO / "docs" / "architecture.md").read_text()
+    table = re.findall(r"^\| (.+?) \| .+ \|$", docs.split("## Layers")[1].split("## Jobs")[0], re.MULTILINE)
+    (layers,) = [contract["layers"] for contract in contracts() if contract["type"] == "layers"]
+    written = ", ".join(f"`{layer.replace('(', '').replace(')', '')}`" for layer in layers)
+
+    assert table[2:] == [contract["name"] for contract in contracts()]  # after the header and its rule
+    assert f"layers, top first: {written} |" in docs
 
 
 def test_no_module_of_portal_or_provisioning_is_part_of_an_import_cycle():
