@@ -30,7 +30,7 @@ def send_stalled_runs(send: Callable[[int], object]) -> int:
     A run is committed first and enqueued after the commit: a web process killed in between, or a broker that
     lost the message, would leave it queued forever. A run goes again when no run of its environment is active
     and it has waited REDISPATCH_AFTER_SECONDS since the latest of: it was queued or approved, the environment's
-    last run ended, it was last sent again. ``execute_run`` is idempotent (``claim_run``): a message that was only
+    last run ended, it was last sent again. ``execute_run`` is idempotent (``Run.claim``): a message that was only
     slow, not lost, does no harm.
     """
     now = timezone.now()
