@@ -755,8 +755,7 @@ def read_metrics(
     now: datetime.datetime | None = None,
 ) -> Metrics:
     """Every chart of one window: the lookups, then one GetMetricData per region for all the series at once."""
-    if window not in WINDOWS:
-        raise ValueError(f"Unknown window {window!r}: choose one of {', '.join(WINDOWS)}.")
+    check_window(window)
     clients = clients or Clients.for_targets(targets)
     span = WINDOWS[window]
     end = _floor(now or _now(), span.period_seconds)

@@ -201,6 +201,20 @@ def describe_event(event: dict) -> str | None:
     return message if isinstance(message, str) else None
 
 
+APPLY_COMPLETE = "apply_complete"
+"""The ``type`` of the event Terraform prints when it has finished creating, changing or destroying a resource."""
+
+
+def applied_address(event: dict) -> str | None:
+    """The address of the resource an ``apply_complete`` event reports done; None for any other event."""
+    if event.get("type") != APPLY_COMPLETE:
+        return None
+    hook = event.get("hook")
+    resource = hook.get("resource") if isinstance(hook, dict) else None
+    address = resource.get("addr") if isinstance(resource, dict) else None
+    return address if isinstance(address, str) else None
+
+
 def failure_reason(error: Exception, environment: str, endpoint: str | None, lock_timeout: str) -> str:
     """The user's sentence for a failed run or drift check of ``environment``: what happened, in a few sentences
     (Terraform's first error, not its log), and what Launchpad does about a state or a lock left behind.

@@ -69,6 +69,60 @@ def test_the_schema_is_served_to_anyone_and_describes_every_resource():
 SCRIPT_SOURCE = re.compile(r"<script[^>]*\bsrc=[\"']([^\"']+)[\"']", re.I)
 
 
+def query_parameters(schema: dict, path: str) -> dict[str, dict]:
+    return {p["name"]: p for p in schema["paths"][path]["get"].get("parameters", []) if p["in"] == "query"}
+
+
+FILTERSET_PARAMETERS = {  # path: {parameter: (enum holds, description starts with)}
+    "/api/v1/environments/": {
+        "status": ("ready", "Status"),
+        "tier": ("prod", "Tier"),
+        "region": ("eu-west-1", "Region"),
+        "blueprint": (None, "Blueprint"),
+        "owner": (None, "Owner"),
+        "search": (None, "Part of the name"),
+    },
+    "/api/v1/activity/": {
+        "action": (None, "Action"),
+        "actor": (None, "Username, or launchpad for the system"),
+        "object_type": (None, "Object"),
+        "search": (None, "Part of the object's name"),
+    },
+    "/api/v1/audit/findings/": {
+        "environment": (None, "An environment's name, or 'account' for account-wide."),
+        "severity": ("high", "Severity"),
+        "rule": ("iam.wildcard-action", "A rule id, such as iam.wildcard-action."),
+        "status": ("all", "Default: open and suppressed."),
+        "resource_kind": ("s3_bucket", "Resource"),
+        "search": (None, "Part of the resource's name or ARN."),
+        "first_seen_after": (None, "Only findings first seen after this time (ISO 8601)."),
+        "resolved_after": (None, "Only findings resolved after this time (ISO 8601)."),
+    },
+    "/api/v1/runs/{id}/events/": {"after": (None, "Only events after this sequence number (tailing).")},
+}
+
+
+@pytest.mark.parametrize("path", FILTERSET_PARAMETERS)
+def test_the_filters_of_a_list_are_documented_from_its_filterset(path):
+    schema = yaml.safe_load(api_client().get("/api/v1/schema/").content)
+    documented = query_parameters(schema, path)
+
+    for name, (choice, description) in FILTERSET_PARAMETERS[path].items():
+        assert documented[name]["description"].startswith(description), name
+        if choice is not None:
+            assert choice in documented[name]["schema"]["enum"], name
+
+
+def test_the_findings_export_takes_the_filters_of_the_list():
+    schema = yaml.safe_load(api_client().get("/api/v1/schema/").content)
+
+    listed = query_parameters(schema, "/api/v1/audit/findings/")
+    exported = query_parameters(schema, "/api/v1/audit/findings/export/")
+
+    assert set(listed) - {"limit", "offset"} <= set(exported)
+    assert set(exported["format"]["schema"]["enum"]) == {"json", "csv"}
+
+
 def test_the_docs_page_renders_and_loads_its_scripts_from_launchpad_not_a_cdn():
     response = api_client().get("/api/v1/docs/")
 

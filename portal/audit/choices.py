@@ -11,10 +11,6 @@ class Severity(models.TextChoices):
     LOW = RuleSeverity.LOW.value, "Low"
 
 
-# Most severe first, for ordering.
-SEVERITY_RANK = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
-
-
 class ResourceKind(models.TextChoices):
     IAM_ROLE = Kind.IAM_ROLE.value, KIND_LABELS[Kind.IAM_ROLE]
     WAF_WEB_ACL = Kind.WAF_WEB_ACL.value, KIND_LABELS[Kind.WAF_WEB_ACL]

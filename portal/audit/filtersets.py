@@ -20,16 +20,25 @@ class FindingFilterSet(FilterSet):
     """Without a status, the findings still to deal with: open and suppressed (``all``: resolved ones too)."""
 
     # Any name: one no environment has matches nothing.
-    environment = django_filters.CharFilter(method="filter_environment", label="Environment")
+    environment = django_filters.CharFilter(
+        method="filter_environment",
+        label="Environment",
+        help_text=f"An environment's name, or {ACCOUNT_WIDE!r} for account-wide.",
+    )
     severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label="Any severity", label="Severity")
     rule = django_filters.ChoiceFilter(
-        field_name="rule_id", choices=[(rule_id, rule_id) for rule_id in RULES], empty_label="Any rule", label="Rule"
+        field_name="rule_id",
+        choices=[(rule_id, rule_id) for rule_id in RULES],
+        empty_label="Any rule",
+        label="Rule",
+        help_text="A rule id, such as iam.wildcard-action.",
     )
     status = django_filters.ChoiceFilter(
         method="filter_status",
         choices=[*FindingStatus.choices, (ANY_STATUS, "Any status")],
         empty_label="Open or suppressed",
         label="Status",
+        help_text="Default: open and suppressed.",
     )
     # The page's name of the filter is "kind", the API's "resource_kind" (each accepts both).
     resource_kind = django_filters.ChoiceFilter(
@@ -39,13 +48,19 @@ class FindingFilterSet(FilterSet):
         field_name="resource_kind", choices=ResourceKind.choices, empty_label="Any resource", label="Resource"
     )
     search = django_filters.CharFilter(
-        method="filter_search", label="Search", help_text="Part of the resource's name or ARN"
+        method="filter_search", label="Search", help_text="Part of the resource's name or ARN."
     )
     first_seen_after = django_filters.IsoDateTimeFilter(
-        field_name="first_seen_at", lookup_expr="gt", error_messages={"invalid": WHEN}
+        field_name="first_seen_at",
+        lookup_expr="gt",
+        error_messages={"invalid": WHEN},
+        help_text="Only findings first seen after this time (ISO 8601).",
     )
     resolved_after = django_filters.IsoDateTimeFilter(
-        field_name="resolved_at", lookup_expr="gt", error_messages={"invalid": WHEN}
+        field_name="resolved_at",
+        lookup_expr="gt",
+        error_messages={"invalid": WHEN},
+        help_text="Only findings resolved after this time (ISO 8601).",
     )
 
     class Meta(FilterSet.Meta):

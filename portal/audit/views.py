@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.accounts.roles import admin_required
 from portal.audit import browse
-from portal.audit.choices import SEVERITY_RANK, FindingStatus, ResourceKind, Severity
+from portal.audit.choices import FindingStatus, ResourceKind, Severity
 from portal.audit.evidence import evidence_lines, missing_pointers
 from portal.audit.export import export_records, filename, records_csv
 from portal.audit.filtersets import FindingFilterSet
@@ -24,7 +24,7 @@ from portal.audit.forms import AuditRequestForm, RoleFilterForm, SuppressionForm
 from portal.audit.models import AuditRun, Finding, suppress
 from portal.audit.services import request_audit
 from portal.environments.models import Environment
-from provisioning.audit.rules import RULES
+from provisioning.audit.rules import RULES, SEVERITY_ORDER
 
 PAGE_SIZE = 100
 CHANGES_WINDOW = timedelta(hours=24)
@@ -36,7 +36,7 @@ admin_only = admin_required("Only admins can see the security audit.")
 def by_severity(queryset):
     """Most severe first, then rule and resource."""
     rank = Case(
-        *[When(severity=severity, then=Value(order)) for severity, order in SEVERITY_RANK.items()],
+        *[When(severity=severity, then=Value(order)) for severity, order in SEVERITY_ORDER.items()],
         output_field=IntegerField(),
     )
     return queryset.annotate(severity_rank=rank).order_by("severity_rank", "rule_id", "resource_id")

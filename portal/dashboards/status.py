@@ -21,6 +21,7 @@ from django.core.cache import cache
 from portal.dashboards.models import DemoTraffic
 from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment
+from portal.refusals import Refused
 from provisioning import aws, status
 from provisioning.status import (
     DEFAULT_WINDOW,
@@ -29,6 +30,7 @@ from provisioning.status import (
     Metrics,
     Summary,
     Targets,
+    UnknownWindow,
     check_window,
 )
 
@@ -36,6 +38,21 @@ from provisioning.status import (
 READABLE_STATUSES = (EnvironmentStatus.READY, EnvironmentStatus.DRIFTED, EnvironmentStatus.FAILED)
 # Worst first, for the fleet page and its counts.
 LEVEL_ORDER = {Level.DOWN: 0, Level.DEGRADED: 1, Level.HEALTHY: 2, Level.NOT_READY: 3}
+
+
+class WindowRefused(Refused):
+    """A chart window that is not one of provisioning.status.WINDOWS: a 400 about the ``window`` parameter."""
+
+    status_code = 400
+    field = "window"
+
+
+def chosen_window(name: str) -> str:
+    """``name`` when it is a chart window; otherwise WindowRefused with the sentence naming the windows there are."""
+    try:
+        return check_window(name)
+    except UnknownWindow as error:
+        raise WindowRefused(str(error)) from error
 
 
 @dataclass
@@ -147,8 +164,10 @@ def _cache_summaries(summaries: dict[Targets, Summary]) -> None:
 
 
 def environment_dashboard(environment: Environment, window: str = DEFAULT_WINDOW, refresh: bool = False) -> Dashboard:
-    """The dashboard of one environment, from the cache when fresh enough (or from AWS with ``refresh``)."""
-    check_window(window)
+    """The dashboard of one environment, from the cache when fresh enough (or from AWS with ``refresh``).
+
+    The one check of ``window`` for the pages and the API: WindowRefused when it is not a chart window."""
+    chosen_window(window)
     demo = bool(aws.endpoint_url()) and DemoTraffic.objects.filter(environment=environment).exists()
     if not is_readable(environment):
         return Dashboard(environment, health_when_not_readable(environment), None, None, window, demo, cached=False)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.dashboards import status
 from portal.environments.models import Environment
-from provisioning.status import DEFAULT_WINDOW, WINDOWS, Metrics, UnknownWindow, check_window
+from provisioning.status import DEFAULT_WINDOW, WINDOWS, Metrics
 
 
 def _fleet_context() -> dict:
@@ -76,21 +75,10 @@ def chart_data(metrics: Metrics | None) -> list[dict]:
     ]
 
 
-def _window_error(request):
-    try:
-        check_window(request.GET.get("window", DEFAULT_WINDOW))
-    except UnknownWindow as error:
-        return HttpResponseBadRequest(str(error))
-    return None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def environment_dashboard(request, name: str):
     """One environment: health and why, ECS services, alarms, queues and charts; POST reads AWS again."""
-    error = _window_error(request)
-    if error:
-        return error
     if request.method == "POST":
         _dashboard_context(request, name, refresh=True)
         url = reverse("dashboards:environment", args=[name])
@@ -103,7 +91,4 @@ def environment_dashboard(request, name: str):
 @require_GET
 def environment_dashboard_live(request, name: str):
     """The dashboard's widgets alone, for the page to refresh itself."""
-    error = _window_error(request)
-    if error:
-        return error
     return render(request, "dashboards/_dashboard_live.html", _dashboard_context(request, name))

@@ -187,6 +187,8 @@ def environment_destroy(request, name: str):
         try:
             run = request_run(environment, RunKind.DESTROY, request.user, request)
         except TransitionError as error:
+            # Shown inside the confirmation form, a 400 like the form's other errors (tests pin what the user
+            # sees here); other pages let a refusal through to RefusalMiddleware and its own status.
             form.add_error(None, str(error))
         else:
             return redirect("runs:detail", run.pk)

@@ -9,7 +9,7 @@ from portal.accounts.roles import is_admin
 from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment
 from portal.notifications.choices import Event
-from portal.notifications.models import NotificationPreference, Webhook, validate_webhook
+from portal.notifications.models import NotificationPreference, Webhook, choose_email, validate_webhook
 
 
 class WebhookForm(forms.Form):
@@ -85,9 +85,7 @@ class EmailPreferencesForm(forms.Form):
 
     def save(self) -> None:
         for event in Event.values:
-            NotificationPreference.objects.update_or_create(
-                user=self.user, event=event, environment=None, defaults={"email": self.cleaned_data[event]}
-            )
+            choose_email(self.user, event, self.cleaned_data[event])
 
 
 class EnvironmentOverrideForm(forms.Form):
@@ -105,7 +103,4 @@ class EnvironmentOverrideForm(forms.Form):
 
     def save(self) -> NotificationPreference:
         data = self.cleaned_data
-        preference, _ = NotificationPreference.objects.update_or_create(
-            user=self.user, event=data["event"], environment=data["environment"], defaults={"email": data["email"]}
-        )
-        return preference
+        return choose_email(self.user, data["event"], data["email"], data["environment"])

@@ -10,7 +10,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -164,3 +164,22 @@ def preferences_of(user) -> dict:
             if row.environment_id is not None
         ],
     }
+
+
+def choose_email(user, event: str, email: bool, environment: Environment | None = None) -> NotificationPreference:
+    """Record whether ``user`` gets e-mail for ``event``: for all environments, or for ``environment`` alone."""
+    preference, _ = NotificationPreference.objects.update_or_create(
+        user=user, event=event, environment=environment, defaults={"email": email}
+    )
+    return preference
+
+
+def replace_preferences(user, preferences: dict) -> None:
+    """The user's e-mail choices as a whole, in the shape preferences_of() gives: the choice per event, and the
+    per-environment overrides (those not given are removed)."""
+    with transaction.atomic():
+        for choice in preferences["events"]:
+            choose_email(user, choice["event"], choice["email"])
+        NotificationPreference.objects.filter(user=user, environment__isnull=False).delete()
+        for choice in preferences["environments"]:
+            choose_email(user, choice["event"], choice["email"], choice["environment"])

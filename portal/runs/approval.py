@@ -15,7 +15,7 @@ def approval_reasons(run: Run, summary: dict, findings: list[dict] | None = None
         return []
     # High-severity security findings (provisioning.audit) stop the automatic apply: a hole is not made.
     reasons = audit.plan_approval_reasons(findings or [], audit_error)
-    if run.environment.tier != "dev":
+    if run.environment.tier != Tier.DEV:
         reasons.append(f"{run.environment.get_tier_display()} environments need an approver.")
     if summary["stateful_losses"]:
         names = ", ".join(r["address"] for r in summary["stateful_losses"][:5])

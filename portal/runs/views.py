@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -13,10 +12,12 @@ from portal.accounts.roles import is_approver
 from portal.audit.evidence import evidence_lines
 from portal.permissions import can_change_environment
 from portal.runs.choices import RunKind, RunStatus
+from portal.runs.filtersets import RunEventFilterSet
 from portal.runs.forms import ReviewForm
 from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, security_hold_refusal
 from portal.runs.services import cancel_run, review_run
 from provisioning.audit.rules import RULES
+from provisioning.terraform import APPLY_COMPLETE, applied_address
 
 # Lines sent per poll of the log: a long log arrives in a few polls instead of one huge response.
 EVENTS_PER_POLL = 500
@@ -38,8 +39,8 @@ def apply_progress(run: Run) -> dict | None:
     planned = {resource["address"] for resource in summary.get("resources", [])}
     done = sum(
         1
-        for data in run.events.filter(data__type="apply_complete").values_list("data", flat=True)
-        if ((data.get("hook") or {}).get("resource") or {}).get("addr") in planned
+        for data in run.events.filter(data__type=APPLY_COMPLETE).values_list("data", flat=True)
+        if applied_address(data) in planned
     )
     if run.status == RunStatus.SUCCEEDED:
         done = total  # a succeeded apply applied its whole plan, whatever lines Terraform printed
@@ -146,10 +147,7 @@ def run_status(request, pk: int):
 def run_events(request, pk: int):
     """The log lines after ``?after=N``, as HTML rows; X-Run-Finished tells the page when to stop asking."""
     run = _run(pk)
-    after = request.GET.get("after", "0")
-    if not (after.isascii() and after.isdigit()):
-        return HttpResponseBadRequest("Give the sequence number of the last line you have in ?after=.")
-    events = list(run.events.filter(seq__gt=int(after))[:EVENTS_PER_POLL])
+    events = list(RunEventFilterSet(request.GET, queryset=run.events.all()).selected()[:EVENTS_PER_POLL])
     response = render(request, "runs/_run_events.html", {"events": events})
     response["X-Run-Finished"] = "true" if run.is_finished else "false"
     return response

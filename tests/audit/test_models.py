@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.audit.choices import AuditRunStatus, AuditTrigger, FindingStatus
+from portal.audit.choices import AuditRunStatus, AuditTrigger, FindingStatus, Severity
 from portal.audit.models import (
     AuditError,
     AuditRun,
@@ -13,7 +13,7 @@ from portal.audit.models import (
 )
 from portal.audit.recording import record_audit
 from provisioning.audit.collect_live import Collection, Unreadable
-from provisioning.audit.rules import evaluate
+from provisioning.audit.rules import SEVERITY_ORDER, evaluate
 from tests.audit.documents import bucket, db_instance, role, security_group
 from tests.factories import make_environment
 
@@ -158,3 +158,8 @@ def test_an_audit_is_taken_by_one_worker_only():
 
     assert AuditRun.claim(run.pk, "worker").status == AuditRunStatus.RUNNING
     assert AuditRun.claim(run.pk, "worker") is None
+
+
+def test_every_severity_a_finding_can_have_is_ranked_by_the_rules_order():
+    assert set(Severity.values) == set(SEVERITY_ORDER)
+    assert sorted(Severity.values, key=lambda severity: SEVERITY_ORDER[severity]) == ["high", "medium", "low"]

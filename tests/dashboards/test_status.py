@@ -341,3 +341,10 @@ def test_an_unknown_window_is_refused():
 
     with pytest.raises(ValueError, match="choose one of 1h, 24h"):
         status.read_metrics(targets, "7d")
+
+
+def test_read_metrics_refuses_an_unknown_window_with_the_same_check_as_the_dashboards():
+    targets = status.targets_from_outputs({"ecs_cluster_name": "c"}, "eu-west-1")
+
+    with pytest.raises(status.UnknownWindow, match=r"^Unknown window '7d': choose one of 1h, 24h\.$"):
+        status.read_metrics(targets, "7d")

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.test import Client
 
+from portal.dashboards import status as dashboards_status
 from portal.dashboards.models import DemoTraffic
 from portal.environments.choices import EnvironmentStatus
 from provisioning import aws
@@ -181,6 +182,27 @@ def test_the_day_window_is_offered_and_an_unknown_one_is_refused(browser, ready_
     assert day.status_code == 200 and "Last 24h" in day.content.decode()
     assert unknown.status_code == 400
     assert "choose one of 1h, 24h" in unknown.content.decode()
+
+
+def test_an_unknown_window_is_a_refusal_page_on_the_dashboard_and_its_live_part(browser, ready_environment):
+    environment = ready_environment()
+
+    for suffix in ("?window=7d", "live/?window=7d"):
+        response = browser.get(dashboard_url(environment, suffix))
+
+        assert response.status_code == 400
+        assert response.templates[0].name == "refused.html"
+        assert "Unknown window &#x27;7d&#x27;: choose one of 1h, 24h." in response.content.decode()
+
+
+def test_the_window_is_checked_once_per_request(browser, ready_environment, monkeypatch):
+    environment = ready_environment()
+    checked = []
+    monkeypatch.setattr(dashboards_status, "check_window", lambda name: checked.append(name) or name)
+
+    browser.get(dashboard_url(environment, "?window=24h"))
+
+    assert checked == ["24h"]
 
 
 def test_a_widget_that_fails_shows_its_error_and_the_rest_of_the_page_renders(browser, ready_environment):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from provisioning.terraform import json_event, json_lines, messages, summarise_error
+from provisioning.terraform import applied_address, json_event, json_lines, messages, summarise_error
 
 APPLY_START = {"type": "apply_start", "hook": {"resource": {"addr": "aws_s3_bucket.audio"}}}
 ERROR = {"type": "diagnostic", "diagnostic": {"severity": "error", "summary": "Invalid value", "detail": "no"}}
@@ -68,3 +68,17 @@ def test_the_error_summary_skips_broken_json_and_reads_diagnostics_and_plain_err
     output = "\n".join([json.dumps(ERROR)[:30], "  " + json.dumps(ERROR), "│ Error: Missing bucket"])
 
     assert summarise_error(output) == "Invalid value: no; Missing bucket"
+
+
+def test_an_apply_complete_event_names_the_resource_it_applied():
+    event = {"type": "apply_complete", "hook": {"resource": {"addr": "aws_s3_bucket.audio"}, "action": "create"}}
+
+    assert applied_address(event) == "aws_s3_bucket.audio"
+
+
+def test_other_events_and_incomplete_ones_name_no_applied_resource():
+    assert applied_address(APPLY_START) is None
+    assert applied_address(ERROR) is None
+    assert applied_address({"type": "apply_complete"}) is None
+    assert applied_address({"type": "apply_complete", "hook": None}) is None
+    assert applied_address({"type": "apply_complete", "hook": {"resource": {"addr": 3}}}) is None

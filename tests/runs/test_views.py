@@ -328,3 +328,13 @@ def test_someone_else_cannot_cancel_and_gets_a_403(environment):
 
     assert client_for(make_user()).post(f"/runs/{run.pk}/cancel/").status_code == 403
     assert Run.objects.get(pk=run.pk).status == "queued"
+
+
+@pytest.mark.parametrize("after", [" 3", "3;", "1e3"])
+def test_the_events_fragment_refuses_with_the_sentence_of_the_api(environment, after):
+    run = make_run(environment)
+
+    response = client_for(make_user()).get(f"/runs/{run.pk}/events/", {"after": after})
+
+    assert response.status_code == 400
+    assert "Give the sequence number of the last event you have." in text(response)

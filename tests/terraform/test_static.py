@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from python_terraform import IsFlagged
 
+from provisioning.hcl import labelled
 from provisioning.hcl import load_directory as parse
 from provisioning.terraform import TerraformRunner
 from provisioning.workspace import MODULE_LIBRARY, render_workspace
@@ -154,3 +155,14 @@ def test_root_composition_validates(root, toolchain, tmp_path):
     runner = TerraformRunner(workspace.root, toolchain)
     runner.run("init", input=False, backend=False)
     runner.run("validate")
+
+
+@pytest.mark.parametrize("block", ["variable", "output"])
+def test_what_both_blueprints_declare_they_declare_alike(block):
+    # Terraform roots cannot share declarations (no more symlinks): the inputs and outputs the two blueprints have
+    # in common are written in each, and must not drift apart (type, description, default, value).
+    full, sandbox = (labelled(parse(MODULE_LIBRARY / "blueprints" / name).get(block, [])) for name in BLUEPRINTS)
+    # A sandbox is short-lived: its data goes with it by default. Every other common declaration is the same.
+    common = full.keys() & sandbox.keys() - {"force_destroy_data", "secret_recovery_window_days"}
+    assert len(common) >= 10, common
+    assert {name: full[name] for name in common} == {name: sandbox[name] for name in common}

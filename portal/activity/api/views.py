@@ -1,5 +1,5 @@
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
 
@@ -9,14 +9,6 @@ from portal.activity.models import ActivityEntry
 from portal.permissions import IsAdmin
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("action", str),
-        OpenApiParameter("actor", str),
-        OpenApiParameter("object_type", str),
-        OpenApiParameter("search", str, description="Part of the object's name"),
-    ]
-)
 class ActivityEntryViewSet(viewsets.ReadOnlyModelViewSet):
     """The activity log (admins only)."""
 

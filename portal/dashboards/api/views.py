@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,7 +12,7 @@ from rest_framework.views import APIView
 from portal.dashboards import status
 from portal.dashboards.api.serializers import EnvironmentStatusSerializer, FleetSerializer
 from portal.environments.models import Environment
-from provisioning.status import DEFAULT_WINDOW, WINDOWS, UnknownWindow
+from provisioning.status import DEFAULT_WINDOW, WINDOWS
 
 REFRESH = OpenApiParameter(
     "refresh", OpenApiTypes.BOOL, description="Read AWS now instead of serving what the cache holds (up to its TTL)."
@@ -41,12 +40,9 @@ class EnvironmentStatusView(APIView):
     )
     def get(self, request, name: str):
         environment = get_object_or_404(Environment.objects.select_related("blueprint"), name=name)
-        try:
-            dashboard = status.environment_dashboard(
-                environment, request.query_params.get("window", DEFAULT_WINDOW), refresh=wants_refresh(request)
-            )
-        except UnknownWindow as error:
-            raise ValidationError({"window": [str(error)]}) from error
+        dashboard = status.environment_dashboard(
+            environment, request.query_params.get("window", DEFAULT_WINDOW), refresh=wants_refresh(request)
+        )
         return Response(EnvironmentStatusSerializer(dashboard).data)
 
 

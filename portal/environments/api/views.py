@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -19,7 +19,6 @@ from portal.environments.api.serializers import (
     EnvironmentUpdateSerializer,
     ExtendSerializer,
 )
-from portal.environments.choices import REGIONS, EnvironmentStatus, Tier
 from portal.environments.filtersets import EnvironmentFilterSet
 from portal.environments.models import (
     DEFAULT_LIFETIME,
@@ -44,16 +43,8 @@ class BlueprintViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "name"
 
 
-@extend_schema_view(  # the list's filters (on the list only: no other operation reads them)
+@extend_schema_view(  # the list's filters come from EnvironmentFilterSet (drf-spectacular reads it)
     list=extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=EnvironmentStatus.values),
-            OpenApiParameter("tier", str, enum=Tier.values),
-            OpenApiParameter("blueprint", str),
-            OpenApiParameter("owner", str),
-            OpenApiParameter("region", str, enum=list(REGIONS)),
-            OpenApiParameter("search", str, description="Part of the name"),
-        ],
         responses={
             200: EnvironmentSerializer(many=True),
             400: OpenApiResponse(description="A filter's value is not one of its choices."),

@@ -15,9 +15,9 @@ from portal.notifications.api.serializers import (
     WebhookSerializer,
 )
 from portal.notifications.models import (
-    NotificationPreference,
     Webhook,
     preferences_of,
+    replace_preferences,
     validate_webhook,
     webhooks_visible_to,
 )
@@ -85,19 +85,7 @@ class NotificationPreferencesView(APIView):
     def put(self, request):
         serializer = NotificationPreferencesSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
         with transaction.atomic():
-            for choice in data["events"]:
-                NotificationPreference.objects.update_or_create(
-                    user=request.user, event=choice["event"], environment=None, defaults={"email": choice["email"]}
-                )
-            NotificationPreference.objects.filter(user=request.user, environment__isnull=False).delete()
-            for choice in data["environments"]:
-                NotificationPreference.objects.update_or_create(
-                    user=request.user,
-                    event=choice["event"],
-                    environment=choice["environment"],
-                    defaults={"email": choice["email"]},
-                )
+            replace_preferences(request.user, serializer.validated_data)
             record("notification_preferences.updated", request.user, request=request)
         return Response(NotificationPreferencesSerializer(preferences_of(request.user)).data, status=status.HTTP_200_OK)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -12,6 +13,7 @@ from portal.environments.models import Environment
 from portal.permissions import IsApprover, can_change_environment
 from portal.runs.api.pagination import RunEventPagination
 from portal.runs.api.serializers import ReviewSerializer, RunEventSerializer, RunRequestSerializer, RunSerializer
+from portal.runs.filtersets import RunEventFilterSet
 from portal.runs.models import (
     Run,
     RunEvent,
@@ -19,6 +21,7 @@ from portal.runs.models import (
 from portal.runs.services import cancel_run, request_run, review_run
 
 # A refused transition (portal.api_errors): the run or the environment is not in a state that allows it.
+RUN_ID = "A unique integer value identifying this run."
 REFUSED = OpenApiResponse(description="Refused in the run's or the environment's present state; detail says why.")
 
 
@@ -53,6 +56,7 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = RunSerializer
     permission_classes = [IsAuthenticated]
     queryset = Run.objects.select_related("environment", "requested_by", "approved_by")
+    filterset_class = None  # the events action's is RunEventFilterSet
 
     @extend_schema(request=None, responses={200: RunSerializer, 409: REFUSED})
     @action(detail=True, methods=["post"])
@@ -82,21 +86,23 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         return self._review(request, approve=False)
 
     @extend_schema(
-        parameters=[OpenApiParameter("after", int, description="Only events after this sequence number (tailing).")],
+        # The action's queryset is the events (for their filter); the id in the path is still the run's.
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description=RUN_ID)],
         responses={200: RunEventSerializer(many=True), 400: OpenApiResponse(description="after is not a number.")},
     )
-    @action(detail=True, methods=["get"], pagination_class=RunEventPagination)
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=RunEventPagination,
+        queryset=RunEvent.objects.order_by("seq"),
+        filter_backends=[DjangoFilterBackend],
+        filterset_class=RunEventFilterSet,
+    )
     def events(self, request, pk=None):
         # Polled every second or two by every open log view: only the run's existence is read, not its row
         # (plan, findings) and its three joins; the events come by the (run, seq) index.
         run = get_object_or_404(Run.objects.only("id"), pk=pk)
         self.check_object_permissions(request, run)
-        events = RunEvent.objects.filter(run_id=run.pk).order_by("seq")
-        after = request.query_params.get("after")
-        if after not in (None, ""):
-            # isdigit() alone also takes digits int() refuses, such as "²".
-            if not (after.isascii() and after.isdigit()):
-                raise ValidationError({"after": ["Give the sequence number of the last event you have."]})
-            events = events.filter(seq__gt=int(after))
+        events = self.filter_queryset(self.get_queryset().filter(run_id=run.pk))
         page = self.paginate_queryset(events)
         return self.get_paginated_response(RunEventSerializer(page, many=True).data)
