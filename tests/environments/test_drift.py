@@ -395,12 +395,15 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
 
     found = {resource["address"]: resource for resource in drifted.resources}
     assert drifted.status == "drifted"
-    queue = found["module.queues.aws_sqs_queue.this"]
+    queue = found["module.environment.module.queues.aws_sqs_queue.this"]
     assert queue["attributes"] == [{"name": "visibility_timeout_seconds", "before": 300, "after": 99}]
-    ingress = found["module.security_groups.aws_security_group.ecs_tasks"]["attributes"]
+    ingress = found["module.environment.module.security_groups.aws_security_group.ecs_tasks"]["attributes"]
     assert [attribute["name"] for attribute in ingress] == ["ingress"]
     assert [(rule["from_port"], rule["cidr_blocks"]) for rule in ingress[0]["after"]] == [(22, ["0.0.0.0/0"])]
-    assert set(found) == {"module.queues.aws_sqs_queue.this", "module.security_groups.aws_security_group.ecs_tasks"}
+    assert set(found) == {
+        "module.environment.module.queues.aws_sqs_queue.this",
+        "module.environment.module.security_groups.aws_security_group.ecs_tasks",
+    }
     assert Environment.objects.get(pk=environment.pk).status == "drifted"
     assert [message.subject for message in mail.outbox] == [
         "[Launchpad] drift-e2e drifted: 2 resources changed outside Terraform"
