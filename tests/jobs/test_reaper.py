@@ -38,16 +38,20 @@ def ready_environment(name: str) -> Environment:
     return environment
 
 
+def running_drift_check(environment: Environment, worker: str, started_at, heartbeat_at) -> DriftCheck:
+    return DriftCheck.objects.create(
+        environment=environment,
+        status=DriftCheckStatus.RUNNING,
+        worker=worker,
+        started_at=started_at,
+        heartbeat_at=heartbeat_at,
+    )
+
+
 def test_a_drift_check_whose_worker_was_killed_is_failed_by_heartbeat_like_a_run(work_dir):
     """Killed mid-check: still "checking", its heartbeat older than the timeout; it no longer waits 20 minutes."""
     environment = ready_environment("lost-drift")
-    check = DriftCheck.objects.create(
-        environment=environment,
-        status=DriftCheckStatus.RUNNING,
-        worker="gone:1",
-        started_at=stale_heartbeat(),
-        heartbeat_at=stale_heartbeat(),
-    )
+    check = running_drift_check(environment, "gone:1", started_at=stale_heartbeat(), heartbeat_at=stale_heartbeat())
     left = left_behind(work_dir, f"drift-{check.pk}-abcd1234")
 
     assert reap_lost_jobs() == 1
@@ -63,12 +67,9 @@ def test_a_drift_check_whose_worker_was_killed_is_failed_by_heartbeat_like_a_run
 
 def test_a_drift_check_whose_worker_reports_is_left_alone(work_dir):
     environment = ready_environment("live-drift")
-    check = DriftCheck.objects.create(
-        environment=environment,
-        status=DriftCheckStatus.RUNNING,
-        worker="alive:1",
-        started_at=timezone.now() - timedelta(hours=1),  # a long refresh, its worker still reporting
-        heartbeat_at=timezone.now(),
+    # A long refresh, its worker still reporting.
+    check = running_drift_check(
+        environment, "alive:1", started_at=timezone.now() - timedelta(hours=1), heartbeat_at=timezone.now()
     )
     left = left_behind(work_dir, f"drift-{check.pk}-abcd1234")
 
