@@ -139,6 +139,9 @@ def build_mirror(mirror_dir: Path, provider_zip: Path) -> Path:
     except OSError:
         shutil.copyfile(provider_zip, partial)
     os.replace(partial, target)  # atomic: a concurrent init never sees half a zip
+    # rename(2) does nothing when both names are links to one file (another process linked the same zip first):
+    # the partial name is then still there.
+    partial.unlink(missing_ok=True)
     return mirror_dir
 
 

@@ -8,11 +8,17 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
+from portal.audit.choices import AuditTrigger
+from portal.audit.models import AuditRun, create_audit_run
+from portal.audit.recording import record_audit
 from portal.jobs.output import EventWriter
 from portal.notifications.models import Delivery, NotificationPreference, Webhook
 from portal.notifications.services import notify
 from portal.runs import execution
 from portal.runs.models import Run, RunEvent
+from provisioning.audit.collect_live import Collection
+from provisioning.audit.rules import evaluate
+from tests.audit.documents import db_instance
 from tests.factories import make_environment, make_run, make_user, record_enqueued_runs
 
 pytestmark = pytest.mark.django_db
@@ -154,12 +160,6 @@ def test_a_failed_run_tells_its_owner_through_the_task(
 def test_a_new_high_severity_audit_finding_tells_admins_and_the_owner_once(
     django_capture_on_commit_callbacks, queued_deliveries
 ):
-    from portal.audit.choices import AuditTrigger
-    from portal.audit.models import AuditRun, create_audit_run
-    from portal.audit.recording import record_audit
-    from provisioning.audit.collect_live import Collection
-    from provisioning.audit.rules import evaluate
-    from tests.audit.documents import db_instance
 
     def audit() -> None:
         run = AuditRun.claim(create_audit_run(None, AuditTrigger.SCHEDULE).pk, "worker")
