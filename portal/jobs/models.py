@@ -87,19 +87,22 @@ class Job(models.Model):
     def lost(cls, now=None) -> models.QuerySet:
         """The jobs of this kind that ``is_lost`` (read without a lock: check again under one before failing)."""
         now = now or timezone.now()
-        alive = Coalesce("heartbeat_at", "started_at", "created_at")
         working = models.Q(status__in=cls.working_statuses, sign_of_life__lt=now - heartbeat_timeout())
         untaken = models.Q(status=cls.queued_status, created_at__lt=now - UNTAKEN_AFTER)
-        return cls.objects.annotate(sign_of_life=alive).filter((working | untaken) if cls.fails_untaken else working)
+        return cls._with_sign_of_life().filter((working | untaken) if cls.fails_untaken else working)
 
     @classmethod
     def alive(cls, now=None) -> models.QuerySet:
         """The jobs of this kind a worker holds right now (working, heartbeat fresh)."""
         now = now or timezone.now()
-        alive = Coalesce("heartbeat_at", "started_at", "created_at")
-        return cls.objects.annotate(sign_of_life=alive).filter(
+        return cls._with_sign_of_life().filter(
             status__in=cls.working_statuses, sign_of_life__gte=now - heartbeat_timeout()
         )
+
+    @classmethod
+    def _with_sign_of_life(cls) -> models.QuerySet:
+        """The jobs annotated with ``sign_of_life``: ``last_sign_of_life`` in SQL."""
+        return cls.objects.annotate(sign_of_life=Coalesce("heartbeat_at", "started_at", "created_at"))
 
     def lost_reason(self) -> str:
         """Why the reaper failed it: the same sentence for every kind, then the kind's advice."""
