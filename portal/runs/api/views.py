@@ -92,7 +92,7 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         return self._review(request, approve=False)
 
     @extend_schema(responses={200: ResourceChangeSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def changes(self, request, pk=None):
         """Each resource the run's plan changes, with its attributes before → after (empty before the plan)."""
         return Response(ResourceChangeSerializer(self.get_object().changes(), many=True).data)
