@@ -118,6 +118,22 @@ def test_the_run_page_shows_an_update_before_and_after_and_what_forces_a_replace
     assert KNOWN_AFTER_APPLY in group
 
 
+def test_the_changes_section_asks_again_until_the_plan_is_made():
+    client = Client()
+    client.force_login(make_user())
+    run = make_run(make_environment(), status="running")
+
+    waiting = client.get(f"/runs/{run.pk}/plan/").content.decode()
+    plan = load("changes")
+    Run.objects.filter(pk=run.pk).update(
+        plan_summary=summarise_plan(plan), plan_changes=[change.to_dict() for change in plan_changes(plan)]
+    )
+    planned = client.get(f"/runs/{run.pk}/plan/").content.decode()
+
+    assert f'data-refresh="/runs/{run.pk}/plan/"' in waiting and "when Terraform has planned" in waiting
+    assert "data-refresh" not in planned and 'data-address="aws_sqs_queue.jobs"' in planned
+
+
 # --- against the emulator ------------------------------------------------------------------------
 PLANTED_PASSWORD = "planted-db-password-0f3c9a71e2"
 PLANTED_KEY = "planted-app-secret-key-58be2d94c07f1a3e6d"
