@@ -122,9 +122,16 @@ class AlarmPrefixes:
         return sorted(prefix for _, prefix in found)
 
 
-def fleet_environments():
-    """Every environment, with only the fields the fleet shows and reads (the blueprint's variables are large)."""
-    return Environment.objects.select_related("blueprint").only(
+def asks_for_destroyed(params) -> bool:
+    """``?include_destroyed=true`` on the fleet page or its API: destroyed environments are shown too."""
+    return params.get("include_destroyed", "").lower() in {"1", "true", "yes"}
+
+
+def fleet_environments(include_destroyed: bool = False):
+    """Every environment (destroyed ones only when asked for), with only the fields the fleet shows and reads
+    (the blueprint's variables are large)."""
+    environments = Environment.objects.all() if include_destroyed else Environment.objects.not_destroyed()
+    return environments.select_related("blueprint").only(
         "name", "status", "tier", "region", "outputs", "blueprint__name"
     )
 
@@ -193,9 +200,10 @@ def environment_dashboard(environment: Environment, window: str = DEFAULT_WINDOW
     return Dashboard(environment, status.assess(summary), summary, metrics, window, demo, cached)
 
 
-def fleet(environments=None, refresh: bool = False) -> list[FleetEntry]:
-    """Every environment's health, worst first: cached badges, the missing ones read from AWS side by side."""
-    environments = list(environments if environments is not None else fleet_environments())
+def fleet(environments=None, refresh: bool = False, include_destroyed: bool = False) -> list[FleetEntry]:
+    """Every environment's health (destroyed ones only when asked for), worst first: cached badges, the missing ones
+    read from AWS side by side."""
+    environments = list(environments if environments is not None else fleet_environments(include_destroyed))
     prefixes = AlarmPrefixes(environments)
     demo = demo_environment_ids()
     readable = {
