@@ -332,6 +332,7 @@ SPECTACULAR_SETTINGS = {
         "NotificationEventEnum": "portal.notifications.choices.Event",
         "DeliveryStatusEnum": "portal.notifications.choices.DeliveryStatus",
         "DriftCheckStatusEnum": "portal.environments.choices.DriftCheckStatus",
+        "EnvironmentStatusEnum": "portal.environments.choices.EnvironmentStatus",
     },
 }
 

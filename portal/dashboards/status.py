@@ -100,7 +100,9 @@ def demo_environment_ids() -> set[int]:
     """Environments the demo traffic wrote to; only labelled while Launchpad talks to an emulator."""
     if not aws.endpoint_url():
         return set()
-    return set(DemoTraffic.objects.values_list("environment_id", flat=True))
+    # A destroyed environment's made-up data went with its resources: it is no longer labelled demo data.
+    written = DemoTraffic.objects.exclude(environment__status=EnvironmentStatus.DESTROYED)
+    return set(written.values_list("environment_id", flat=True))
 
 
 class AlarmPrefixes:
@@ -175,7 +177,11 @@ def environment_dashboard(environment: Environment, window: str = DEFAULT_WINDOW
 
     The one check of ``window`` for the pages and the API: WindowRefused when it is not a chart window."""
     chosen_window(window)
-    demo = bool(aws.endpoint_url()) and DemoTraffic.objects.filter(environment=environment).exists()
+    demo = (
+        bool(aws.endpoint_url())
+        and environment.status != EnvironmentStatus.DESTROYED
+        and DemoTraffic.objects.filter(environment=environment).exists()
+    )
     if not is_readable(environment):
         return Dashboard(environment, health_when_not_readable(environment), None, None, window, demo, cached=False)
     targets = targets_for(environment)

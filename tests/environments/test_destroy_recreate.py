@@ -7,11 +7,13 @@ import re
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.test import Client
 
 from portal.activity.models import ActivityEntry
+from portal.dashboards.models import DemoTraffic
+from portal.dashboards.status import demo_environment_ids
 from portal.environments.models import Environment, LifecycleError
 from portal.runs.models import Run
+from tests.environments.test_views import client_for
 from tests.factories import api_client, applied, make_environment, make_run, make_user, record_enqueued_runs
 
 pytestmark = pytest.mark.django_db
@@ -21,12 +23,6 @@ ENVIRONMENTS = "/api/v1/environments/"
 @pytest.fixture(autouse=True)
 def enqueued(monkeypatch):
     return record_enqueued_runs(monkeypatch)
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def destroyed(environment: Environment) -> Environment:
@@ -241,3 +237,12 @@ def test_the_audits_scope_menus_leave_destroyed_environments_out(one_of_each):
 
     assert '<option value="still-here">' in page
     assert '<option value="long-gone">' not in page
+
+
+def test_a_destroyed_environment_is_no_longer_badged_demo_data(one_of_each, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")  # demo data is labelled only on an emulator
+    live, gone = one_of_each
+    for environment in (live, gone):
+        DemoTraffic.objects.create(environment=environment, endpoint="http://127.0.0.1:4566")
+
+    assert demo_environment_ids() == {live.pk}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings as configured
@@ -153,3 +154,13 @@ def test_the_reasons_box_and_the_data_is_lost_panel_name_the_same_resources():
     in_review = set(re.search(r"that hold data: (.+?)\.</li>", review).group(1).split(", "))
     in_panel = set(re.findall(r"<code>([^<]+)</code>", panel))
     assert in_review == in_panel == {address for address, _ in SANDBOX_DATA}
+
+
+def test_the_policy_table_of_the_lifecycle_docs_is_the_shipped_policy():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "lifecycle.md").read_text()
+    rows = re.findall(r"^\| (dev|staging|prod) \| (true|false) \| `(\w+)` \| `(\w+)` \|$", docs, re.MULTILINE)
+
+    assert {
+        tier: {"every_change": change == "true", "data_loss_by_owner": owner, "data_loss_by_others": others}
+        for tier, change, owner, others in rows
+    } == configured.LAUNCHPAD_APPROVAL_POLICY
