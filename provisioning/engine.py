@@ -73,12 +73,10 @@ class RunRequest:
     secret_environment: dict[str, str]
     endpoint: str | None
     state_store: StateStore
+    # The environment's own key in the state store: an environment that takes a destroyed one's name has another.
+    state_key: str
     destroy: bool = False
     operation: str = "run"
-
-    @property
-    def state_key(self) -> str:
-        return f"environments/{self.environment}/terraform.tfstate"
 
 
 @dataclass

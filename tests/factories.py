@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.accounts.models import ApiToken
+from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Blueprint, Environment, create_environment, sync_blueprints
 from portal.jobs.models import heartbeat_timeout
 from portal.runs.models import Run
@@ -49,6 +50,14 @@ def make_environment(
         variables=variables,
         owner=owner or make_user(),
     )
+
+
+def applied(environment: Environment) -> Environment:
+    """``environment`` as its first apply left it: ready, its resources in AWS (a destroy then goes through
+    Terraform; one that holds nothing is deleted at once)."""
+    Environment.objects.filter(pk=environment.pk).update(status=EnvironmentStatus.READY)
+    environment.refresh_from_db()
+    return environment
 
 
 def stale_heartbeat():

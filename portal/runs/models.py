@@ -263,6 +263,17 @@ class Run(Job):
         self.status, self.encrypted_plan = RunStatus.SUCCEEDED, None
         self._finish("encrypted_plan")
 
+    def finish_without_terraform(self, reason: str) -> None:
+        """A destroy with nothing to destroy (Environment.holds_nothing) ends at once, no plan made: queued →
+        succeeded, the reason in its log."""
+        self._require(RunStatus.QUEUED, action="finish without Terraform")
+        if self.kind != RunKind.DESTROY:
+            raise TransitionError(f"Only a destroy run finishes without Terraform, not {self.kind} #{self.pk}.")
+        self.status, self.has_changes, self.started_at = RunStatus.SUCCEEDED, False, timezone.now()
+        self.plan_summary = {"add": 0, "change": 0, "destroy": 0, "replace": 0, "resources": [], "stateful_losses": []}
+        self._finish("has_changes", "started_at", "plan_summary")
+        self.log(reason)
+
     def fail(self, reason: str) -> None:
         """Any unfinished run can fail; the reason is kept for the user."""
         fields = self._fail(reason)

@@ -263,6 +263,7 @@ def test_an_environment_applied_with_the_previous_layout_is_planned_with_the_cur
         secret_environment=env,
         endpoint=emulator.endpoint,
         state_store=engine.StateStore(state_store["bucket"], state_store["dynamodb_table"]),
+        state_key=f"environments/{environment}/terraform.tfstate",
     )
     # The previous layout applied as it was: its own blueprint root, modules and shared files (symlinks).
     old_root = previous_library(tmp_path / "old") / "blueprints" / "full"

@@ -38,7 +38,7 @@ class EnvironmentRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
 
     def environment(self) -> Environment:
-        return get_object_or_404(Environment, name=self.kwargs["environment_name"])
+        return get_object_or_404(Environment.objects.named(self.kwargs["environment_name"]))
 
     def get_queryset(self):
         return Run.objects.filter(environment=self.environment()).select_related(
