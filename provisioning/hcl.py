@@ -54,9 +54,7 @@ def _block_labels(block: Tree) -> list[str]:
     labels = []
     for child in block.children[1:]:
         if isinstance(child, Tree) and child.data in ("string", "identifier"):
-            labels.append(
-                "".join(str(token) for token in child.scan_values(lambda token: token.type != "DBLQUOTE"))
-            )
+            labels.append("".join(str(token) for token in child.scan_values(lambda token: token.type != "DBLQUOTE")))
     return labels
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from provisioning.hcl import labelled, load_directory, source_blocks
+from provisioning.hcl import SourceBlock, labelled, load_directory, source_blocks
 from provisioning.terraform import json_lines
 from provisioning.toolchain import default_home, find_terraform
 from provisioning.workspace import blueprint_dir, make_private_dirs, write_private
@@ -98,9 +98,31 @@ class _Module:
         return self.path.rpartition(".")[2]
 
 
+def _digest(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.tf")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _parsed(directory: Path, digest: str, block_type: str) -> tuple[dict[str, dict], dict[str, SourceBlock]]:
+    return labelled(load_directory(directory).get(block_type, [])), source_blocks(directory, block_type)
+
+
+def _blocks(directory: Path, block_type: str) -> dict[str, dict]:
+    """``directory``'s ``block_type`` blocks by label, parsed once for each text of its files (parsing is slow)."""
+    return _parsed(directory, _digest(directory), block_type)[0]
+
+
+def _sources(directory: Path, block_type: str) -> dict[str, SourceBlock]:
+    """``directory``'s ``block_type`` blocks by label as written, read once for each text of its files."""
+    return _parsed(directory, _digest(directory), block_type)[1]
+
+
 def _local_calls(directory: Path) -> dict[str, dict]:
     """The module calls of ``directory`` whose source is a local path: {call name: arguments}."""
-    calls = labelled(load_directory(directory).get("module", []))
+    calls = _blocks(directory, "module")
     return {name: body for name, body in calls.items() if str(body.get("source", "")).startswith(("./", "../"))}
 
 
@@ -133,14 +155,14 @@ def _rules_of(body: dict) -> list[dict]:
 def blueprint_rules(blueprint: str | Path) -> list[VariableRule]:
     """Every validation rule a value given to ``blueprint``'s variables meets, in the blueprint or a module."""
     directory = blueprint if isinstance(blueprint, Path) else blueprint_dir(blueprint)
-    declared = labelled(load_directory(directory).get("variable", []))
+    declared = _blocks(directory, "variable")
     rules = [
         VariableRule(name, "", name, str(rule["condition"]), str(rule["error_message"]))
         for name, body in declared.items()
         for rule in _rules_of(body)
     ]
     for module in _reached_modules(directory, declared):
-        variables = labelled(load_directory(module.directory).get("variable", []))
+        variables = _blocks(module.directory, "variable")
         for module_variable, variable in module.fed.items():
             for rule in _rules_of(variables.get(module_variable, {})):
                 rules.append(
@@ -186,8 +208,8 @@ def render_rules_configuration(blueprint: Path, names: Iterable[str]) -> RulesCo
     A variable outside ``names`` (a required one nobody gave: a secret made later) is left out with the rules it
     would feed, rather than refused for its missing value.
     """
-    blocks = source_blocks(blueprint, "variable")
-    declared = labelled(load_directory(blueprint).get("variable", []))
+    blocks = _sources(blueprint, "variable")
+    declared = _blocks(blueprint, "variable")
     checked = [name for name in declared if name in set(names)]
     ruled = [name for name in checked if _rules_of(declared[name])]
     modules = _reached_modules(blueprint, checked)
@@ -212,25 +234,11 @@ def render_rules_configuration(blueprint: Path, names: Iterable[str]) -> RulesCo
         if calls or not parent:
             files[file] = _calls_text((own if ruled and not parent else []) + calls, file, arguments)
     for module in modules:
-        module_blocks = source_blocks(module.directory, "variable")
+        module_blocks = _sources(module.directory, "variable")
         files[f"{_module_dir(module.path)}/variables.tf"] = (
             "\n\n".join(module_blocks[name].text for name in sorted(module.fed)) + "\n"
         )
     return RulesConfiguration(files=files, arguments=arguments)
-
-
-def _fingerprint(blueprint: Path) -> str:
-    """A digest of the module library's Terraform text: a changed rule makes a new rules configuration."""
-    digest = hashlib.sha256()
-    library = blueprint.parent.parent
-    for path in sorted([*blueprint.glob("*.tf"), *(library / "modules").glob("*/*.tf")]):
-        digest.update(str(path.relative_to(library)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-@lru_cache(maxsize=32)
-def _rendered(blueprint: Path, names: frozenset[str], fingerprint: str) -> RulesConfiguration:
-    return render_rules_configuration(blueprint, names)
 
 
 def _terraform_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -254,7 +262,9 @@ def _terraform(terraform: Path, directory: Path, *args: str, env: Mapping[str, s
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        raise VariableRulesError(f"terraform {args[0]} took more than {TIMEOUT_SECONDS} s to check the rules.") from error
+        raise VariableRulesError(
+            f"terraform {args[0]} took more than {TIMEOUT_SECONDS} s to check the rules."
+        ) from error
 
 
 def prepared_configuration(
@@ -274,7 +284,9 @@ def prepared_configuration(
             write_private(building / name, text)
         result = _terraform(terraform, building, "init", "-backend=false", "-input=false", "-no-color")
         if result.returncode != 0:
-            raise VariableRulesError(f"terraform init of the rules configuration failed: {result.stdout}{result.stderr}")
+            raise VariableRulesError(
+                f"terraform init of the rules configuration failed: {result.stdout}{result.stderr}"
+            )
         try:
             building.rename(directory)
         except OSError:
@@ -295,7 +307,7 @@ def broken_rules(output: str, arguments: Mapping[tuple[str, int], str]) -> list[
     Raises :class:`VariableRulesError` for an error that is about no variable (Terraform itself failing).
     """
     found: list[BrokenRule] = []
-    for line, event in json_lines(output):
+    for _line, event in json_lines(output):
         diagnostic = (event or {}).get("diagnostic") or {}
         if diagnostic.get("severity") != "error":
             continue
@@ -330,11 +342,11 @@ def check_rules(
     """
     directory = blueprint if isinstance(blueprint, Path) else blueprint_dir(blueprint)
     sensitive = dict(sensitive or {})
-    declared = labelled(load_directory(directory).get("variable", []))
+    declared = _blocks(directory, "variable")
     names = frozenset(
         name for name, body in declared.items() if name in values or name in sensitive or "default" in body
     )
-    configuration = _rendered(directory, names, _fingerprint(directory))
+    configuration = render_rules_configuration(directory, names)
     terraform = find_terraform()
     root = prepared_configuration(directory, configuration, cache_dir or default_home() / "variable-rules", terraform)
     given = {name: value for name, value in values.items() if name in names and name not in sensitive}

@@ -292,6 +292,51 @@ class Environment(models.Model):
         if self.status in (EnvironmentStatus.PROVISIONING, EnvironmentStatus.DESTROYING):
             self._set_status(EnvironmentStatus.FAILED)
 
+    # --- settings --------------------------------------------------------------------------
+    def settings_refusal(self) -> str | None:
+        """Why the settings cannot change now (destroyed, being changed, a run under way), or None."""
+        if self.status in (EnvironmentStatus.PROVISIONING, EnvironmentStatus.DESTROYING, EnvironmentStatus.DESTROYED):
+            return f"{self.name} is {self.get_status_display().lower()}: its settings cannot change."
+        busy = self.busy_run()
+        if busy is not None:
+            return (
+                f"{busy.kind.capitalize()} run #{busy.pk} of {self.name} is {busy.get_status_display().lower()}: "
+                "change the settings once it has ended."
+            )
+        return None
+
+    def change_settings(self, variables: dict, user=None, request=None) -> dict:
+        """Make ``variables`` the environment's settings, checked by the rules of a new definition
+        (validate_environment); recorded with each changed value, before and after. Refused (LifecycleError) while
+        settings_refusal says so; nothing is written on a refusal. Returns the changes ({name: {before, after}}).
+
+        Name, tier and region are not settings: they name and place every resource, so they never change here.
+        """
+        refusal = self.settings_refusal()
+        if refusal:
+            raise LifecycleError(refusal)
+        checked = validate_environment(
+            name=self.name,
+            blueprint=self.blueprint,
+            tier=self.tier,
+            region=self.region,
+            variables=variables,
+            instance=self,
+        )
+        defaults = {variable["name"]: variable["default"] for variable in self.blueprint.variables}
+        changes = {
+            name: {
+                "before": self.variables.get(name, defaults.get(name)),
+                "after": checked.get(name, defaults.get(name)),
+            }
+            for name in sorted(set(self.variables) | set(checked))
+            if self.variables.get(name, defaults.get(name)) != checked.get(name, defaults.get(name))
+        }
+        self.variables = checked
+        self.save(update_fields=["variables", "updated_at"])
+        record("environment.settings_changed", self, actor=user, request=request, changes=changes)
+        return changes
+
     # --- lifetime --------------------------------------------------------------------------
     def has_expired(self, moment: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (moment or timezone.now())
