@@ -46,6 +46,7 @@ from provisioning.toolchain import default_home, find_terraform
 from provisioning.workspace import blueprint_dir, make_private_dirs, write_private
 
 RULES_FILE = "rules.tf"
+ARGUMENTS_FILE = "arguments.json"
 VALUES_FILE = "values.tfvars.json"
 # Terraform appends where the rule is written ("This was checked by the validation rule at
 # ../modules/x/variables.tf:93,3-13."): a position in files the user never sees, so it is left out.
@@ -203,14 +204,15 @@ def _calls_text(calls: list[tuple[str, str, dict[str, str], dict[str, str]]], fi
 
 
 def render_rules_configuration(blueprint: Path, names: Iterable[str]) -> RulesConfiguration:
-    """The rules configuration of ``blueprint`` for its variables ``names`` (those given a value or defaulted).
+    """The rules configuration of ``blueprint`` for its variables given a value, ``names``, and those defaulted.
 
-    A variable outside ``names`` (a required one nobody gave: a secret made later) is left out with the rules it
-    would feed, rather than refused for its missing value.
+    A required variable not given (a secret made later) is left out with the rules it would feed, rather than
+    refused for its missing value.
     """
     blocks = _sources(blueprint, "variable")
     declared = _blocks(blueprint, "variable")
-    checked = [name for name in declared if name in set(names)]
+    given = set(names)
+    checked = [name for name, body in declared.items() if name in given or "default" in body]
     ruled = [name for name in checked if _rules_of(declared[name])]
     modules = _reached_modules(blueprint, checked)
     files = {
@@ -267,15 +269,31 @@ def _terraform(terraform: Path, directory: Path, *args: str, env: Mapping[str, s
         ) from error
 
 
+def _library_digest(blueprint: Path) -> str:
+    """A digest of the Terraform text a rules configuration of ``blueprint`` is made from: the blueprint's and
+    every module's (a changed rule anywhere makes a new configuration)."""
+    library = blueprint.parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*blueprint.glob("*.tf"), *(library / "modules").glob("*/*.tf")]):
+        digest.update(str(path.relative_to(library)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def prepared_configuration(
-    blueprint: Path, configuration: RulesConfiguration, cache_dir: Path, terraform: Path
-) -> Path:
-    """The directory of ``configuration`` under ``cache_dir``, written and initialised the first time it is asked
-    for (another process may do the same at the same moment: the first to finish is kept)."""
-    digest = hashlib.sha256(json.dumps(configuration.files, sort_keys=True).encode()).hexdigest()[:20]
-    directory = cache_dir / f"{blueprint.name}-{digest}"
-    if (directory / ".terraform" / "modules" / "modules.json").is_file():
-        return directory
+    blueprint: Path, names: frozenset[str], cache_dir: Path, terraform: Path
+) -> tuple[Path, dict[tuple[str, int], str]]:
+    """The initialised rules configuration of ``blueprint`` for the variables ``names`` under ``cache_dir``, and
+    its argument lines ({(file, line): blueprint variable}).
+
+    Made the first time it is asked for, in any process (another may make it at the same moment: the first to
+    finish is kept); found again from the library's text alone, so a new process parses nothing.
+    """
+    key = hashlib.sha256("\0".join([_library_digest(blueprint), *sorted(names)]).encode()).hexdigest()[:24]
+    directory = cache_dir / f"{blueprint.name}-{key}"
+    if (directory / ARGUMENTS_FILE).is_file():  # written last, before the directory got its name
+        found = json.loads((directory / ARGUMENTS_FILE).read_text())
+        return directory, {(file, line): variable for file, line, variable in found}
+    configuration = render_rules_configuration(blueprint, names)
     make_private_dirs(cache_dir)
     building = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=cache_dir))
     try:
@@ -287,14 +305,16 @@ def prepared_configuration(
             raise VariableRulesError(
                 f"terraform init of the rules configuration failed: {result.stdout}{result.stderr}"
             )
+        arguments = [[file, line, variable] for (file, line), variable in sorted(configuration.arguments.items())]
+        write_private(building / ARGUMENTS_FILE, json.dumps(arguments))
         try:
             building.rename(directory)
         except OSError:
-            if not directory.is_dir():  # not another process's finished copy
+            if not (directory / ARGUMENTS_FILE).is_file():  # not another process's finished copy
                 raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
-    return directory
+    return directory, configuration.arguments
 
 
 def _message(detail: str) -> str:
@@ -342,14 +362,11 @@ def check_rules(
     """
     directory = blueprint if isinstance(blueprint, Path) else blueprint_dir(blueprint)
     sensitive = dict(sensitive or {})
-    declared = _blocks(directory, "variable")
-    names = frozenset(
-        name for name, body in declared.items() if name in values or name in sensitive or "default" in body
-    )
-    configuration = render_rules_configuration(directory, names)
+    given = {name: value for name, value in values.items() if name not in sensitive}
     terraform = find_terraform()
-    root = prepared_configuration(directory, configuration, cache_dir or default_home() / "variable-rules", terraform)
-    given = {name: value for name, value in values.items() if name in names and name not in sensitive}
+    root, arguments = prepared_configuration(
+        directory, frozenset([*given, *sensitive]), cache_dir or default_home() / "variable-rules", terraform
+    )
     private = Path(tempfile.mkdtemp(prefix="variable-rules-"))  # 0700
     try:
         values_file = private / VALUES_FILE
@@ -363,11 +380,11 @@ def check_rules(
             "-lock=false",
             "-refresh=false",
             f"-var-file={values_file}",
-            env={f"TF_VAR_{name}": value for name, value in sensitive.items() if name in names},
+            env={f"TF_VAR_{name}": value for name, value in sensitive.items()},
         )
     finally:
         shutil.rmtree(private, ignore_errors=True)
-    broken = broken_rules(result.stdout, configuration.arguments)
+    broken = broken_rules(result.stdout, arguments)
     if result.returncode != 0 and not broken:
         raise VariableRulesError(f"terraform plan could not check the rules: {(result.stdout + result.stderr)[-2000:]}")
     return broken
