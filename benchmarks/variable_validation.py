@@ -54,7 +54,7 @@ def main() -> None:
         }
     print(f"variable rules of the {args.blueprint} blueprint checked by Terraform, {args.runs} runs each")
     print(f"first check (rules configuration written, terraform init): {first:.0f} ms")
-    print(f"| case | median ms | p95 ms | max ms |\n| --- | --- | --- | --- |")
+    print("| case | median ms | p95 ms | max ms |\n| --- | --- | --- | --- |")
     for name, values in cases.items():
         print(f"| {name} | {statistics.median(values):.0f} | {p95(values):.0f} | {max(values):.0f} |")
 
