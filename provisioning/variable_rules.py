@@ -41,16 +41,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from provisioning.hcl import SourceBlock, labelled, load_directory, source_blocks
-from provisioning.terraform import json_lines
+from provisioning.terraform import json_lines, rule_message
 from provisioning.toolchain import default_home, find_terraform
 from provisioning.workspace import blueprint_dir, make_private_dirs, write_private
 
 RULES_FILE = "rules.tf"
 ARGUMENTS_FILE = "arguments.json"
 VALUES_FILE = "values.tfvars.json"
-# Terraform appends where the rule is written ("This was checked by the validation rule at
-# ../modules/x/variables.tf:93,3-13."): a position in files the user never sees, so it is left out.
-_RULE_POSITION = re.compile(r"\s*This was checked by the validation rule at \S+\.?\s*$")
 _GIVEN_FOR_VARIABLE = re.compile(r'variable "(?P<name>[A-Za-z0-9_-]+)"')
 _PASSED_ON = re.compile(r"^\$\{var\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)\}$")
 # Far more than a check takes (a tenth of a second): only a Terraform that hangs reaches it.
@@ -317,10 +314,6 @@ def prepared_configuration(
     return directory, configuration.arguments
 
 
-def _message(detail: str) -> str:
-    return _RULE_POSITION.sub("", detail).strip()
-
-
 def broken_rules(output: str, arguments: Mapping[tuple[str, int], str]) -> list[BrokenRule]:
     """The rules ``plan -json`` reports broken, each by the blueprint variable that was given the value.
 
@@ -341,7 +334,7 @@ def broken_rules(output: str, arguments: Mapping[tuple[str, int], str]) -> list[
                 variable = named["name"]
         if variable is None:
             raise VariableRulesError(f"{diagnostic.get('summary', 'Terraform failed')}: {detail}".strip())
-        rule = BrokenRule(variable, _message(detail))
+        rule = BrokenRule(variable, rule_message(detail))
         if rule not in found:
             found.append(rule)
     return found
