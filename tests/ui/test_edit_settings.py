@@ -65,3 +65,24 @@ def test_the_owner_edits_a_setting_sees_a_refused_value_under_its_field_and_then
     assert "the run that plans the change is queued" in page.inner_text("body")
     page.screenshot(path=SCREENSHOTS / "settings-run-queued.png", full_page=True)
     assert violations == []
+
+
+def test_the_blueprint_cards_say_what_each_blueprint_gives_not_where_its_files_are(
+    live_server, browser, plain_http_cookies
+):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    blueprint("sandbox"), blueprint("full")
+    make_user(username="olivia")
+    page = browser.new_context(viewport={"width": 1360, "height": 900}).new_page()
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "olivia")
+    page.fill("#id_password", "pw-123456789")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(live_server.url + "/")
+
+    page.goto(live_server.url + "/environments/new/")
+    cards = page.locator(".choice").all_inner_texts()
+    page.screenshot(path=SCREENSHOTS / "settings-blueprint-cards.png", full_page=True)
+
+    assert len(cards) == 2
+    assert not any(".tf" in card or "modules/" in card for card in cards), cards
