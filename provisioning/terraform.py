@@ -188,7 +188,9 @@ INVALID_VALUE = "Invalid value for variable"
 # ../../modules/environment/variables.tf:93,3-13."): a place in files the user never sees.
 _RULE_POSITION = re.compile(r"\s*This was checked by the validation rule at \S+?\.?\s*$")
 # The code a rule's diagnostic points at: the argument that passed the value on, or the variable's own block.
-_PASSED_VARIABLE = re.compile(r'^\s*(?:[A-Za-z0-9_-]+\s*=\s*var\.(?P<passed>[A-Za-z0-9_-]+)|variable\s+"(?P<declared>[^"]+)")')
+_PASSED_VARIABLE = re.compile(
+    r'^\s*(?:[A-Za-z0-9_-]+\s*=\s*var\.(?P<passed>[A-Za-z0-9_-]+)|variable\s+"(?P<declared>[^"]+)")'
+)
 
 
 def rule_message(detail: str) -> str:

@@ -6,7 +6,8 @@ call. Rather than imitate Terraform's expression language, Launchpad hands the r
 *rules configuration*: no resource, no provider, no backend, only the variable blocks that carry or pass on a
 rule, copied byte for byte, wired as in the blueprint:
 
-    <rules>/variables.tf                 the blueprint's variables (their rules cut out), checked values only
+    <rules>/variables.tf                 the blueprint's variables (their rules cut out): the defaulted ones
+                                         and the required ones given a value
     <rules>/rules.tf                     module "blueprint" (the blueprint's own rules) and each module call,
                                          with the arguments that pass a variable on as it is
     <rules>/blueprint/variables.tf       the blueprint's variables that have rules, as written
@@ -15,10 +16,11 @@ rule, copied byte for byte, wired as in the blueprint:
 
 Every rule thus sits on a module variable, so one ``terraform plan`` evaluates them all at once (Terraform stops
 at the first failing *root* variable rules, before the modules') and reports each broken rule as a diagnostic
-whose range is the argument that passed the value: that is how a message finds its variable. The configuration
-holds no value: it is made once per blueprint text (and per set of variables checked) under the cache
-directory, and ``terraform init`` (local modules only: no plugin, no network) runs once on it. A check then is
-one plan, about a tenth of a second (docs/benchmarks.md).
+whose range is the argument that passed the value: that is how a message finds its variable. A rule inside a
+module is reached when no rule of the module passing the value on refuses it first, as in a run. The
+configuration holds no value: it is made once per library text (and per set of required variables given: in
+practice one per blueprint) under the cache directory, and ``terraform init`` (local modules only: no plugin,
+no network) runs once on it. A check then is one plan, a few tenths of a second (docs/benchmarks.md).
 
 Values never rest on disk longer than the check: non-sensitive ones go in a tfvars JSON file, the way a run
 passes them (so Terraform converts them to their types exactly as it will in the run), in a private (0700)
@@ -279,11 +281,11 @@ def _library_digest(blueprint: Path) -> str:
 def prepared_configuration(
     blueprint: Path, names: frozenset[str], cache_dir: Path, terraform: Path
 ) -> tuple[Path, dict[tuple[str, int], str]]:
-    """The initialised rules configuration of ``blueprint`` for the variables ``names`` under ``cache_dir``, and
-    its argument lines ({(file, line): blueprint variable}).
+    """The initialised rules configuration of ``blueprint`` for its required variables ``names`` (and every
+    defaulted one) under ``cache_dir``, and its argument lines ({(file, line): blueprint variable}).
 
     Made the first time it is asked for, in any process (another may make it at the same moment: the first to
-    finish is kept); found again from the library's text alone, so a new process parses nothing.
+    finish is kept), and found again from the library's text and ``names``.
     """
     key = hashlib.sha256("\0".join([_library_digest(blueprint), *sorted(names)]).encode()).hexdigest()[:24]
     directory = cache_dir / f"{blueprint.name}-{key}"
@@ -357,8 +359,12 @@ def check_rules(
     sensitive = dict(sensitive or {})
     given = {name: value for name, value in values.items() if name not in sensitive}
     terraform = find_terraform()
+    # The configuration depends only on which required variables are given (every defaulted one is in it): the
+    # same one or two serve every check, whatever the user sets.
+    declared = _blocks(directory, "variable")
+    required = frozenset(name for name in [*given, *sensitive] if "default" not in declared.get(name, {"default": 0}))
     root, arguments = prepared_configuration(
-        directory, frozenset([*given, *sensitive]), cache_dir or default_home() / "variable-rules", terraform
+        directory, required, cache_dir or default_home() / "variable-rules", terraform
     )
     private = Path(tempfile.mkdtemp(prefix="variable-rules-"))  # 0700
     try:
