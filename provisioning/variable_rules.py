@@ -52,7 +52,7 @@ ARGUMENTS_FILE = "arguments.json"
 VALUES_FILE = "values.tfvars.json"
 _GIVEN_FOR_VARIABLE = re.compile(r'variable "(?P<name>[A-Za-z0-9_-]+)"')
 _PASSED_ON = re.compile(r"^\$\{var\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)\}$")
-# Far more than a check takes (a tenth of a second): only a Terraform that hangs reaches it.
+# Far more than a check takes (well under a second): only a Terraform that hangs reaches it.
 TIMEOUT_SECONDS = 60
 
 
@@ -106,18 +106,23 @@ def _digest(directory: Path) -> str:
 
 
 @lru_cache(maxsize=64)
-def _parsed(directory: Path, digest: str, block_type: str) -> tuple[dict[str, dict], dict[str, SourceBlock]]:
-    return labelled(load_directory(directory).get(block_type, [])), source_blocks(directory, block_type)
+def _loaded(directory: Path, digest: str) -> dict[str, list[dict]]:
+    return load_directory(directory)
+
+
+@lru_cache(maxsize=64)
+def _written(directory: Path, digest: str, block_type: str) -> dict[str, SourceBlock]:
+    return source_blocks(directory, block_type)
 
 
 def _blocks(directory: Path, block_type: str) -> dict[str, dict]:
     """``directory``'s ``block_type`` blocks by label, parsed once for each text of its files (parsing is slow)."""
-    return _parsed(directory, _digest(directory), block_type)[0]
+    return labelled(_loaded(directory, _digest(directory)).get(block_type, []))
 
 
 def _sources(directory: Path, block_type: str) -> dict[str, SourceBlock]:
     """``directory``'s ``block_type`` blocks by label as written, read once for each text of its files."""
-    return _parsed(directory, _digest(directory), block_type)[1]
+    return _written(directory, _digest(directory), block_type)
 
 
 def _local_calls(directory: Path) -> dict[str, dict]:

@@ -2,14 +2,17 @@
 
 Refused means a 400 (a 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a 404 for a path naming nothing) whose
 answer names the problem — JSON from the API, never an HTML error page — and nothing written: no Environment,
-Run or ActivityEntry, no Celery message, no file under LAUNCHPAD["WORK_DIR"], and no process started (Popen
-fails the test). What the schema legitimately allows (free-form strings such as tag values) is accepted and
-reaches Terraform only as data: in terraform.tfvars.json, read back exactly, never in an HCL file.
+Run or ActivityEntry, no Celery message, no file under LAUNCHPAD["WORK_DIR"], and no process started but the
+check of the blueprint's variable rules (any other Popen fails the test): a `terraform plan` of a configuration
+without provider, whose command line holds no value (the values that passed the other checks are in a private
+file). What the schema legitimately allows (free-form strings such as tag values) is accepted and reaches
+Terraform only as data: in terraform.tfvars.json, read back exactly, never in an HCL file.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,8 @@ from portal.activity.models import ActivityEntry
 from portal.environments.models import MAX_NESTING, MAX_STRING_LENGTH, MAX_VARIABLES, Environment
 from portal.notifications.models import Webhook
 from portal.runs.models import Run
+from provisioning.toolchain import find_terraform
+from provisioning.variable_rules import VALUES_FILE
 from provisioning.workspace import render_workspace
 from tests.factories import api_client, blueprint, make_environment, make_user, record_enqueued_runs
 
@@ -49,14 +54,33 @@ def work_files() -> set[Path]:
     return set(root.rglob("*")) if root.exists() else set()
 
 
+RULES_CHECK_FLAGS = {"-json", "-input=false", "-lock=false", "-refresh=false", "-backend=false", "-no-color"}
+
+
+def allow_only_the_rules_check(monkeypatch) -> None:
+    """Any process but the check of the blueprint's variable rules fails the test."""
+    start = subprocess.Popen
+
+    def only_the_rules_check(argv, *args, **kwargs):
+        # provisioning.variable_rules: `terraform init`/`plan` in a rules configuration, values only in a file.
+        rules_check = (
+            argv[0] == str(find_terraform())
+            and argv[1] in ("init", "plan")
+            and Path(kwargs.get("cwd", "")).parent.name == "variable-rules"
+            and all(arg in RULES_CHECK_FLAGS or arg.endswith(f"/{VALUES_FILE}") for arg in argv[2:])
+        )
+        if not rules_check:
+            pytest.fail(f"a process was started: {argv!r}")
+        return start(argv, *args, **kwargs)
+
+    monkeypatch.setattr("subprocess.Popen", only_the_rules_check)
+
+
 @pytest.fixture
 def nothing_happens(monkeypatch):
     """Yields after taking stock; afterwards nothing may have been written, queued or started."""
 
-    def no_process(*args, **kwargs):
-        pytest.fail(f"a process was started: {args!r}")
-
-    monkeypatch.setattr("subprocess.Popen", no_process)
+    allow_only_the_rules_check(monkeypatch)
     enqueued = record_enqueued_runs(monkeypatch)
     blueprint("sandbox")
     owner = make_user("admin")
@@ -365,7 +389,7 @@ def test_a_nul_character_in_a_json_body_is_a_clear_400(monkeypatch):
 
 
 def test_free_form_strings_are_accepted_and_reach_terraform_only_as_data(monkeypatch, tmp_path):
-    monkeypatch.setattr("subprocess.Popen", lambda *a, **k: pytest.fail("a process was started"))
+    allow_only_the_rules_check(monkeypatch)
     enqueued = record_enqueued_runs(monkeypatch)
     client = api_client(make_user())
 
