@@ -499,7 +499,8 @@ def validate_environment(
 ) -> dict:
     """Check a definition; raise ValidationError({field: [messages]}) naming every problem.
 
-    Returns the variables to store: only those the user may set, checked against the blueprint's types.
+    Returns the variables to store: only those the user may set, checked against the blueprint's types, then
+    against its variable rules as Terraform judges them (each broken rule's message under the variable's name).
     """
     errors: dict[str, list[str]] = {}
     if instance is None:

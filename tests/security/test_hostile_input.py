@@ -12,7 +12,6 @@ Terraform only as data: in terraform.tfvars.json, read back exactly, never in an
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,10 +23,9 @@ from portal.activity.models import ActivityEntry
 from portal.environments.models import MAX_NESTING, MAX_STRING_LENGTH, MAX_VARIABLES, Environment
 from portal.notifications.models import Webhook
 from portal.runs.models import Run
-from provisioning.toolchain import find_terraform
-from provisioning.variable_rules import VALUES_FILE
 from provisioning.workspace import render_workspace
 from tests.factories import api_client, blueprint, make_environment, make_user, record_enqueued_runs
+from tests.support.processes import allow_only_the_rules_check
 
 pytestmark = pytest.mark.django_db
 
@@ -52,28 +50,6 @@ DATA_ONLY = {
 def work_files() -> set[Path]:
     root = Path(settings.LAUNCHPAD["WORK_DIR"])
     return set(root.rglob("*")) if root.exists() else set()
-
-
-RULES_CHECK_FLAGS = {"-json", "-input=false", "-lock=false", "-refresh=false", "-backend=false", "-no-color"}
-
-
-def allow_only_the_rules_check(monkeypatch) -> None:
-    """Any process but the check of the blueprint's variable rules fails the test."""
-    start = subprocess.Popen
-
-    def only_the_rules_check(argv, *args, **kwargs):
-        # provisioning.variable_rules: `terraform init`/`plan` in a rules configuration, values only in a file.
-        rules_check = (
-            argv[0] == str(find_terraform())
-            and argv[1] in ("init", "plan")
-            and Path(kwargs.get("cwd", "")).parent.name == "variable-rules"
-            and all(arg in RULES_CHECK_FLAGS or arg.endswith(f"/{VALUES_FILE}") for arg in argv[2:])
-        )
-        if not rules_check:
-            pytest.fail(f"a process was started: {argv!r}")
-        return start(argv, *args, **kwargs)
-
-    monkeypatch.setattr("subprocess.Popen", only_the_rules_check)
 
 
 @pytest.fixture

@@ -64,6 +64,14 @@ def test_the_owner_edits_a_setting_sees_a_refused_value_under_its_field_and_then
     assert Environment.objects.get(pk=environment.pk).variables == {"vpc_cidr": "10.70.0.0/16", "container_port": 9090}
     assert "the run that plans the change is queued" in page.inner_text("body")
     page.screenshot(path=SCREENSHOTS / "settings-run-queued.png", full_page=True)
+
+    # While that run is under way the settings cannot change: the page says why and offers no save.
+    page.goto(f"{live_server.url}/environments/{environment.name}/settings/")
+    assert page.inner_text("#settings-refusal") == (
+        f"Apply run #{run.pk} of olivia-sandbox is queued: change the settings once it has ended."
+    )
+    assert page.locator("#save-settings").is_disabled()
+    page.screenshot(path=SCREENSHOTS / "settings-while-a-run-is-queued.png")
     assert violations == []
 
 
