@@ -61,10 +61,11 @@ def _expression(value: Any) -> str:
 
 
 def _description(directory: Path) -> str:
-    """The blueprint's description: the first comment paragraph of its main.tf."""
+    """The blueprint's description: the first comment paragraph of its main.tf (up to an empty ``#`` line; what
+    follows is for the library's maintainers)."""
     lines = []
     for line in (directory / "main.tf").read_text().splitlines():
-        if not line.startswith("#"):
+        if not line.startswith("#") or not line.strip("# "):
             break
         lines.append(line.lstrip("# ").strip())
     text = re.sub(r'^Blueprint "[^"]+":\s*', "", " ".join(lines)).strip()

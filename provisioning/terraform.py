@@ -182,6 +182,43 @@ def unreachable_endpoint(output: str) -> tuple[str, str] | None:
     return None
 
 
+INVALID_VALUE = "Invalid value for variable"
+"""The summary of Terraform's diagnostic for a value that breaks a variable's validation rule."""
+# Terraform appends where the rule is written ("This was checked by the validation rule at
+# ../../modules/environment/variables.tf:93,3-13."): a place in files the user never sees.
+_RULE_POSITION = re.compile(r"\s*This was checked by the validation rule at \S+?\.?\s*$")
+# The code a rule's diagnostic points at: the argument that passed the value on, or the variable's own block.
+_PASSED_VARIABLE = re.compile(
+    r'^\s*(?:[A-Za-z0-9_-]+\s*=\s*var\.(?P<passed>[A-Za-z0-9_-]+)|variable\s+"(?P<declared>[^"]+)")'
+)
+
+
+def rule_message(detail: str) -> str:
+    """A validation rule's own error message, from its diagnostic's detail (the rule's file position left out)."""
+    return _RULE_POSITION.sub("", detail).strip()
+
+
+def refused_variable(diagnostic: Mapping) -> str | None:
+    """The variable whose value broke a validation rule, read from the code its diagnostic points at; None when
+    the diagnostic is not about a rule or the code says no variable."""
+    if diagnostic.get("summary") != INVALID_VALUE:
+        return None
+    snippet = diagnostic.get("snippet") or {}
+    match = _PASSED_VARIABLE.match(str(snippet.get("code") or ""))
+    return (match["passed"] or match["declared"]) if match else None
+
+
+def _diagnostic_sentence(diagnostic: Mapping) -> str:
+    """One error diagnostic as a sentence: a broken rule names its variable and the rule's message."""
+    detail = str(diagnostic.get("detail", ""))
+    variable = refused_variable(diagnostic)
+    if variable is not None:
+        return f"The value of {variable} is refused: {rule_message(detail)}"
+    if diagnostic.get("summary") == INVALID_VALUE:
+        return f"{INVALID_VALUE}: {rule_message(detail)}"
+    return f"{diagnostic.get('summary', '')}: {detail}".strip(": ")
+
+
 def summarise_error(output: str) -> str:
     """The first ``Error:`` lines of Terraform's output (plain or -json), for a one-line message."""
     messages = []
@@ -189,7 +226,7 @@ def summarise_error(output: str) -> str:
         if event is not None:
             diagnostic = event.get("diagnostic") or {}
             if diagnostic.get("severity") == "error":
-                messages.append(f"{diagnostic.get('summary', '')}: {diagnostic.get('detail', '')}".strip(": "))
+                messages.append(_diagnostic_sentence(diagnostic))
         elif line.startswith("Error:") or line.startswith("│ Error:"):
             messages.append(line.lstrip("│ ").removeprefix("Error:").strip())
     return "; ".join(messages[:3]) or (output.strip().splitlines() or ["no output"])[-1]

@@ -47,7 +47,9 @@ MATRIX = [
     *expect("GET", "/api/v1/environments/", 401, 200, 200, 200, 200),
     *expect("POST", "/api/v1/environments/", 401, 201, 201, 201, 201),
     *expect("GET", "/api/v1/environments/{env}/", 401, 200, 200, 200, 200),
-    *expect("PATCH", "/api/v1/environments/{env}/", 401, 200, 403, 403, 200),
+    # Allowed to the owner and an admin: past the permission check, the change is refused for the environment's
+    # state (a run of it awaits approval), 409; others get a 403 before that.
+    *expect("PATCH", "/api/v1/environments/{env}/", 401, 409, 403, 403, 409),
     *expect("PUT", "/api/v1/environments/{env}/", 401, 405, 405, 405, 405),
     *expect("DELETE", "/api/v1/environments/{env}/", 401, 202, 403, 403, 202),
     *expect("GET", "/api/v1/environments/{env}/history/", 401, 200, 200, 200, 200),

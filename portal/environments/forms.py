@@ -98,8 +98,67 @@ def _json_example(kind: str) -> str:
     return '"text", 2, true, ["a"] or {"key": "value"}'
 
 
-class EnvironmentForm(forms.Form):
+class BlueprintVariablesForm(forms.Form):
+    """The fields generated from a blueprint's variables (those a user may set), with ``values`` (default: the
+    blueprint's defaults) filled in, and validate_environment's messages put next to the field each is about."""
+
+    # Definition fields (not variables) whose messages go under their own field.
+    definition_keys: tuple[str, ...] = ()
+
+    def __init__(self, blueprint: Blueprint, *args, values: dict | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.blueprint = blueprint
+        self.variables = blueprint.user_variables
+        for variable in self.variables:
+            field = variable_field(variable)
+            if values is not None:
+                field.initial = values.get(variable["name"], variable["default"])
+            self.fields[variable_field_name(variable["name"])] = field
+
+    def variable_fields(self) -> list[forms.BoundField]:
+        return [self[variable_field_name(variable["name"])] for variable in self.variables]
+
+    def chosen_variables(self) -> dict:
+        """The values that differ from the blueprint's defaults (required ones always): what the API would get."""
+        chosen = {}
+        for variable in self.variables:
+            field = variable_field_name(variable["name"])
+            if field not in self.cleaned_data:
+                continue
+            value = self.cleaned_data[field]
+            if value is None or value == "":
+                continue  # left empty: the blueprint's default applies
+            if variable["required"] or value != variable["default"]:
+                chosen[variable["name"]] = value
+        return chosen
+
+    def add_definition_errors(self, error: ValidationError) -> None:
+        """Put each of validate_environment's messages next to the field it is about."""
+        for key, messages in error.message_dict.items():
+            for message in messages:
+                field = self._field_for(key, message)
+                if field is None or field not in self.errors:
+                    self.add_error(field, message)
+
+    def _field_for(self, key: str, message: str) -> str | None:
+        if key in self.definition_keys:
+            return key
+        if variable_field_name(key) in self.fields:
+            return variable_field_name(key)
+        if key == "variables":
+            if message.startswith("Missing required variables:"):
+                return None
+            # check_value's messages start with the variable's name ("tags.team must be a string.").
+            for variable in self.variables:
+                if re.match(rf"{re.escape(variable['name'])}(?:[ .:\[]|$)", message):
+                    return variable_field_name(variable["name"])
+        return None
+
+
+class EnvironmentForm(BlueprintVariablesForm):
     """A new environment of one blueprint; checked by validate_environment, the same rules as the API."""
+
+    definition_keys = ("name", "tier", "region", "lifetime_hours")
 
     name = forms.CharField(
         help_text="Names every AWS resource of the environment, such as feature-playlists.",
@@ -122,36 +181,15 @@ class EnvironmentForm(forms.Form):
     )
 
     def __init__(self, blueprint: Blueprint, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.blueprint = blueprint
-        self.variables = blueprint.user_variables
+        super().__init__(blueprint, *args, **kwargs)
         self.fields["lifetime_hours"].initial = default_lifetime_hours(blueprint, Tier.DEV)
-        for variable in self.variables:
-            self.fields[variable_field_name(variable["name"])] = variable_field(variable)
         network = self.fields.get(variable_field_name("vpc_cidr"))
         if network is not None:  # Launchpad takes a free block from the region's pool (validate_environment)
             network.initial, network.required = None, False
             network.help_text = f"{network.help_text} {NETWORK_HELP}".strip()
 
-    def variable_fields(self) -> list[forms.BoundField]:
-        return [self[variable_field_name(variable["name"])] for variable in self.variables]
-
     def definition_fields(self) -> list[forms.BoundField]:
         return [self["name"], self["tier"], self["region"], self["lifetime_hours"]]
-
-    def chosen_variables(self) -> dict:
-        """The values that differ from the blueprint's defaults (required ones always): what the API would get."""
-        chosen = {}
-        for variable in self.variables:
-            field = variable_field_name(variable["name"])
-            if field not in self.cleaned_data:
-                continue
-            value = self.cleaned_data[field]
-            if value is None or value == "":
-                continue  # left empty: the blueprint's default applies
-            if variable["required"] or value != variable["default"]:
-                chosen[variable["name"]] = value
-        return chosen
 
     def clean(self):
         cleaned = super().clean()
@@ -174,27 +212,21 @@ class EnvironmentForm(forms.Form):
                 self.add_definition_errors(error)
         return cleaned
 
-    def add_definition_errors(self, error: ValidationError) -> None:
-        """Put each of validate_environment's messages next to the field it is about."""
-        for key, messages in error.message_dict.items():
-            for message in messages:
-                field = self._field_for(key, message)
-                if field is None or field not in self.errors:
-                    self.add_error(field, message)
 
-    def _field_for(self, key: str, message: str) -> str | None:
-        if key in ("name", "tier", "region", "lifetime_hours"):
-            return key
-        if variable_field_name(key) in self.fields:
-            return variable_field_name(key)
-        if key == "variables":
-            if message.startswith("Missing required variables:"):
-                return None
-            # check_value's messages start with the variable's name ("tags.team must be a string.").
-            for variable in self.variables:
-                if re.match(rf"{re.escape(variable['name'])}(?:[ .:\[]|$)", message):
-                    return variable_field_name(variable["name"])
-        return None
+class SettingsForm(BlueprintVariablesForm):
+    """An environment's settings, filled in with its current values (secrets and what Launchpad sets are not
+    among them); the view checks them with the rules of a new definition (Environment.change_settings)."""
+
+    apply = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Apply the change",
+        help_text="Plan the change and apply it (a plan that needs an approver waits for one). Unchecked: only plan it.",
+    )
+
+    def __init__(self, environment, *args, **kwargs) -> None:
+        super().__init__(environment.blueprint, *args, values=environment.variables, **kwargs)
+        self.environment = environment
 
 
 class DestroyConfirmationForm(forms.Form):

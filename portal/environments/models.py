@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -32,6 +33,9 @@ from portal.refusals import Refused
 from portal.runs.choices import FINISHED_STATUSES, WORKING_STATUSES
 from portal.text_input import shown_key, unencodable_problem
 from provisioning.blueprints import VariableValueError, check_value, list_blueprints, read_blueprint
+from provisioning.variable_rules import VariableRulesError, check_rules
+
+logger = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{2,19}$")
 MAX_LIFETIME_HOURS = 720  # 30 days: a longer-lived environment is not a sandbox, and has no expiry at all
@@ -54,6 +58,12 @@ class ExtensionRefused(LifecycleError):
     """The lifetime cannot be pushed further: none to extend, the environment going, or past the longest."""
 
     status_code = 400
+
+
+class RulesUnavailable(Refused):
+    """Terraform could not evaluate the blueprint's validation rules, so nothing is accepted unchecked."""
+
+    status_code = 503
 
 
 class Blueprint(models.Model):
@@ -339,6 +349,51 @@ class Environment(models.Model):
         if self.status in (EnvironmentStatus.PROVISIONING, EnvironmentStatus.DESTROYING):
             self._set_status(EnvironmentStatus.FAILED)
 
+    # --- settings --------------------------------------------------------------------------
+    def settings_refusal(self) -> str | None:
+        """Why the settings cannot change now (destroyed, being changed, a run under way), or None."""
+        if self.status in (EnvironmentStatus.PROVISIONING, EnvironmentStatus.DESTROYING, EnvironmentStatus.DESTROYED):
+            return f"{self.name} is {self.get_status_display().lower()}: its settings cannot change."
+        busy = self.busy_run()
+        if busy is not None:
+            return (
+                f"{busy.kind.capitalize()} run #{busy.pk} of {self.name} is {busy.get_status_display().lower()}: "
+                "change the settings once it has ended."
+            )
+        return None
+
+    def change_settings(self, variables: dict, user=None, request=None) -> dict:
+        """Make ``variables`` the environment's settings, checked by the rules of a new definition
+        (validate_environment); recorded with each changed value, before and after. Refused (LifecycleError) while
+        settings_refusal says so; nothing is written on a refusal. Returns the changes ({name: {before, after}}).
+
+        Name, tier and region are not settings: they name and place every resource, so they never change here.
+        """
+        refusal = self.settings_refusal()
+        if refusal:
+            raise LifecycleError(refusal)
+        checked = validate_environment(
+            name=self.name,
+            blueprint=self.blueprint,
+            tier=self.tier,
+            region=self.region,
+            variables=variables,
+            instance=self,
+        )
+        defaults = {variable["name"]: variable["default"] for variable in self.blueprint.variables}
+        changes = {
+            name: {
+                "before": self.variables.get(name, defaults.get(name)),
+                "after": checked.get(name, defaults.get(name)),
+            }
+            for name in sorted(set(self.variables) | set(checked))
+            if self.variables.get(name, defaults.get(name)) != checked.get(name, defaults.get(name))
+        }
+        self.variables = checked
+        self.save(update_fields=["variables", "updated_at"])
+        record("environment.settings_changed", self, actor=user, request=request, changes=changes)
+        return changes
+
     # --- lifetime --------------------------------------------------------------------------
     def has_expired(self, moment: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (moment or timezone.now())
@@ -501,7 +556,8 @@ def validate_environment(
 ) -> dict:
     """Check a definition; raise ValidationError({field: [messages]}) naming every problem.
 
-    Returns the variables to store: only those the user may set, checked against the blueprint's types.
+    Returns the variables to store: only those the user may set, checked against the blueprint's types, then
+    against its variable rules as Terraform judges them (each broken rule's message under the variable's name).
     """
     errors: dict[str, list[str]] = {}
     if instance is None:
@@ -563,9 +619,35 @@ def validate_environment(
             variables = {**variables, "vpc_cidr": cidr}
         if problem:
             errors.setdefault("vpc_cidr", []).append(problem)
+    if "variables" not in errors and "blueprint" not in errors:
+        for field, messages in _broken_rules(blueprint, name, tier, region, variables, errors).items():
+            errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
     return variables
+
+
+# The blueprint variables Launchpad sets from the definition itself, and the field each comes from.
+_DEFINITION_VARIABLES = {"environment": "name", "tier": "tier", "region": "region"}
+
+
+def _broken_rules(blueprint: Blueprint, name: str, tier: str, region: str, variables: dict, errors: dict) -> dict:
+    """The blueprint's validation rules the definition breaks, as Terraform judges them
+    (provisioning.variable_rules): {field: [each rule's own message]}. A value already refused is not given."""
+    given = {"environment": name, "tier": tier, "region": region, **variables}
+    checked = {key: value for key, value in given.items() if _DEFINITION_VARIABLES.get(key, key) not in errors}
+    try:
+        broken = check_rules(blueprint.name, checked)
+    except VariableRulesError as error:
+        logger.error("The %s blueprint's variable rules could not be checked: %s", blueprint.name, error)
+        raise RulesUnavailable(
+            f"Launchpad could not check the values against the {blueprint.name} blueprint's rules, so nothing was "
+            "saved: try again, and tell an administrator if it keeps failing (the reason is in the portal's log)."
+        ) from error
+    problems: dict[str, list[str]] = {}
+    for rule in broken:
+        problems.setdefault(_DEFINITION_VARIABLES.get(rule.variable, rule.variable), []).append(rule.message)
+    return problems
 
 
 def _size_problem(variables: dict) -> str | None:

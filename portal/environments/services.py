@@ -1,5 +1,5 @@
-"""What the views and the API call: define an environment (and ask for its first apply), ask for a drift check
-(it goes to a worker after commit)."""
+"""What the views and the API call: define an environment (and ask for its first apply), change its settings (and
+ask for the run that plans the change), ask for a drift check (it goes to a worker after commit)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from functools import partial
 from django.db import transaction
 
 from portal.activity.models import record
-from portal.environments.models import DriftCheck, Environment, create_environment
+from portal.environments.models import DriftCheck, Environment, create_environment, lock_networks
 from portal.environments.tasks import check_drift
 from portal.runs.choices import RunKind
 from portal.runs.services import request_run
@@ -32,3 +32,15 @@ def define_environment(*, blueprint, owner, apply: bool = False, request=None, *
         record("environment.created", environment, actor=owner, request=request, blueprint=blueprint.name)
         run = request_run(environment, RunKind.APPLY, owner, request) if apply else None
     return environment, run
+
+
+def change_settings(environment: Environment, variables: dict, user, apply: bool = True, request=None):
+    """Give ``environment`` the settings ``variables`` (Environment.change_settings: the rules of a new definition)
+    and ask for the run that plans the change: an apply run under the usual approval rules, or with ``apply``
+    False a plan only. All of it or, on a refusal, none of it. Returns the run."""
+    with transaction.atomic():
+        # Locked: a run asked for meanwhile waits, and then finds the new settings.
+        locked = Environment.objects.select_for_update().select_related("blueprint").get(pk=environment.pk)
+        lock_networks(locked.region)  # a new vpc_cidr is checked against the others' while none can take it
+        locked.change_settings(variables, user, request)
+        return request_run(locked, RunKind.APPLY if apply else RunKind.PLAN, user, request)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("environments/<slug:name>/", views.environment_detail, name="detail"),
     path("environments/<slug:name>/live/", views.environment_live, name="live"),
     path("environments/<slug:name>/history/", views.environment_history, name="history"),
+    path("environments/<slug:name>/settings/", views.environment_settings, name="settings"),
     path("environments/<slug:name>/runs/", views.environment_request_run, name="request-run"),
     path("environments/<slug:name>/destroy/", views.environment_destroy, name="destroy"),
     path("environments/<slug:name>/drift/", views.environment_check_drift, name="check-drift"),

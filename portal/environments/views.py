@@ -1,4 +1,5 @@
-"""Environment pages: the list, the new-environment form, an environment's page, its runs and its destruction."""
+"""Environment pages: the list, the new-environment form, an environment's page, its settings, its runs and its
+destruction."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.environments.filtersets import EnvironmentFilterSet
-from portal.environments.forms import DestroyConfirmationForm, EnvironmentForm, ExtendForm
+from portal.environments.forms import DestroyConfirmationForm, EnvironmentForm, ExtendForm, SettingsForm
 from portal.environments.models import Blueprint, Environment
-from portal.environments.services import define_environment, request_drift_check
+from portal.environments.services import change_settings, define_environment, request_drift_check
 from portal.permissions import can_change_environment
 from portal.runs.choices import FINISHED_STATUSES, RunKind
 from portal.runs.models import Run, TransitionError
@@ -195,6 +196,29 @@ def environment_request_run(request, name: str):
         return redirect("environments:detail", environment.name)
     run = request_run(environment, kind, request.user, request)
     return redirect("runs:detail", run.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def environment_settings(request, name: str):
+    """Edit settings: the blueprint's form filled in with the current values; saving plans the change (a run)."""
+    environment = _changeable(request, name)
+    form = SettingsForm(environment, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = change_settings(
+                environment, form.chosen_variables(), request.user, apply=form.cleaned_data["apply"], request=request
+            )
+        except ValidationError as error:
+            form.add_definition_errors(error)
+        else:
+            messages.success(
+                request, f"The settings of {environment.name} are saved; the run that plans the change is queued."
+            )
+            return redirect("runs:detail", run.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"environment": environment, "form": form, "refusal": environment.settings_refusal()}
+    return render(request, "environments/environment_settings.html", context, status=status)
 
 
 @login_required

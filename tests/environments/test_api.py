@@ -292,6 +292,28 @@ def test_an_invalid_definition_is_a_400_naming_the_field_and_nothing_is_written(
     assert enqueued == []
 
 
+def test_values_the_blueprints_rules_refuse_are_a_400_with_each_rules_message_and_nothing_is_created(enqueued):
+    variables = {"web_api_desired_count": -1, "container_port": 99999, "log_level": "verbose-nonsense"}
+
+    response = api_client(make_user()).post(
+        ENVIRONMENTS, definition(variables={**variables, "log_retention_days": 8}), format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "web_api_desired_count": ["The web-api task count must be a whole number from 0 to 100."],
+        "container_port": ["The container port must be from 1024 to 65535."],
+        "log_level": ["The log level must be debug, info, warning or error."],
+        "log_retention_days": [
+            "The log retention must be one of CloudWatch's values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, "
+            "400, 545, 731, 1827 or 3653 days."
+        ],
+    }
+    assert not Environment.objects.exists()
+    assert not Run.objects.exists()
+    assert enqueued == []
+
+
 def test_every_problem_of_a_definition_is_reported_in_one_400():
     response = api_client(make_user()).post(
         ENVIRONMENTS,
@@ -337,34 +359,76 @@ def test_the_same_cidr_in_another_region_is_allowed():
 # --- changing variables ----------------------------------------------------------------------------
 
 
-def test_patching_variables_merges_them_and_null_removes_one():
+def test_patching_settings_merges_them_null_removes_one_and_queues_the_run_that_applies_them(
+    enqueued, django_capture_on_commit_callbacks
+):
     owner = make_user()
     environment = make_environment(owner=owner, vpc_cidr="172.20.0.0/16", web_api_desired_count=2)
     url = f"{ENVIRONMENTS}{environment.name}/"
 
-    response = api_client(owner).patch(
-        url, {"variables": {"workers_desired_count": 3, "web_api_desired_count": None}}, format="json"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client(owner).patch(
+            url, {"variables": {"workers_desired_count": 3, "web_api_desired_count": None}}, format="json"
+        )
 
-    assert response.status_code == 200, response.content
-    expected = {"vpc_cidr": "172.20.0.0/16", "workers_desired_count": 3}
-    assert response.json()["variables"] == expected
+    assert response.status_code == 202, response.content
+    run = Run.objects.get()
+    assert (response.json()["id"], run.kind, run.status, run.requested_by) == (run.pk, "apply", "queued", owner)
+    assert enqueued == [run.pk]
     environment.refresh_from_db()
-    assert environment.variables == expected
-    updated = ActivityEntry.objects.get(action="environment.updated")
-    assert updated.data == {"variables": ["web_api_desired_count", "workers_desired_count"]}
+    assert environment.variables == {"vpc_cidr": "172.20.0.0/16", "workers_desired_count": 3}
+    changed = ActivityEntry.objects.get(action="environment.settings_changed")
+    assert changed.data == {
+        "changes": {
+            "web_api_desired_count": {"before": 2, "after": 1},
+            "workers_desired_count": {"before": 1, "after": 3},
+        }
+    }
 
 
-def test_patching_keeps_the_environments_own_cidr_and_creates_no_run():
+def test_patching_settings_with_apply_false_queues_a_plan_only():
     owner = make_user()
     environment = make_environment(owner=owner, vpc_cidr="172.20.0.0/16")
 
     response = api_client(owner).patch(
-        f"{ENVIRONMENTS}{environment.name}/", {"variables": {"vpc_cidr": "172.20.0.0/16"}}, format="json"
+        f"{ENVIRONMENTS}{environment.name}/", {"variables": {"log_level": "debug"}, "apply": False}, format="json"
     )
 
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
+    assert Run.objects.get().kind == "plan"
+
+
+@pytest.mark.parametrize("status", ["destroyed", "provisioning", "destroying"])
+def test_settings_cannot_change_once_destroyed_or_while_being_changed(status):
+    owner = make_user()
+    environment = make_environment(owner=owner, log_level="info")
+    Environment.objects.filter(pk=environment.pk).update(status=status)
+
+    response = api_client(owner).patch(
+        f"{ENVIRONMENTS}{environment.name}/", {"variables": {"log_level": "debug"}}, format="json"
+    )
+
+    assert response.status_code == 409, response.content
+    assert "its settings cannot change" in response.json()["detail"]
+    environment.refresh_from_db()
+    assert environment.variables["log_level"] == "info"
     assert not Run.objects.exists()
+
+
+def test_settings_cannot_change_while_a_run_is_under_way():
+    owner = make_user()
+    environment = make_environment(owner=owner)
+    run = make_run(environment, kind="plan")
+
+    response = api_client(owner).patch(
+        f"{ENVIRONMENTS}{environment.name}/", {"variables": {"log_level": "debug"}}, format="json"
+    )
+
+    assert response.status_code == 409, response.content
+    assert response.json()["detail"] == (
+        f"Plan run #{run.pk} of {environment.name} is queued: change the settings once it has ended."
+    )
+    assert Run.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -375,6 +439,7 @@ def test_patching_keeps_the_environments_own_cidr_and_creates_no_run():
         ({"nope": 1}, "variables", "nope: the sandbox blueprint has no such variable."),
         ({"vpc_cidr": "172.31.0.0/16"}, "vpc_cidr", "overlaps neighbour's 172.31.0.0/16"),
         ({"vpc_cidr": "172.0.0.0/8"}, "vpc_cidr", "use a block from /16 to /24"),
+        ({"log_level": "verbose-nonsense"}, "log_level", "The log level must be debug, info, warning or error."),
         ([1, 2], "variables", "Variables must be an object"),
         ("vpc_cidr=10.0.0.0/16", "variables", "Variables must be an object"),
         (None, "variables", "may not be null"),
@@ -392,6 +457,7 @@ def test_patched_variables_are_validated_and_a_refusal_changes_nothing(variables
     environment.refresh_from_db()
     assert environment.variables == {"vpc_cidr": "172.20.0.0/16", "web_api_desired_count": 2}
     assert not ActivityEntry.objects.exists()
+    assert not Run.objects.exists()
 
 
 def test_patch_without_variables_is_a_400():

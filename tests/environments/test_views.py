@@ -251,6 +251,32 @@ def test_every_problem_is_shown_at_once():
     assert field_errors(response, "var_container_port") == ["Enter a number, such as 2."]
 
 
+def test_values_the_blueprints_rules_refuse_are_shown_each_under_its_field_and_nothing_is_created(enqueued):
+    response = client_for(make_user()).post(
+        NEW_SANDBOX,
+        sandbox_form(
+            var_web_api_desired_count="-1",
+            var_container_port="99999",
+            var_log_level="verbose-nonsense",
+            var_log_retention_days="8",
+        ),
+    )
+
+    assert response.status_code == 400
+    assert field_errors(response, "var_web_api_desired_count") == [
+        "The web-api task count must be a whole number from 0 to 100."
+    ]
+    assert field_errors(response, "var_container_port") == ["The container port must be from 1024 to 65535."]
+    assert field_errors(response, "var_log_level") == ["The log level must be debug, info, warning or error."]
+    assert [error.replace("&#x27;", "'") for error in field_errors(response, "var_log_retention_days")] == [
+        "The log retention must be one of CloudWatch's values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, "
+        "400, 545, 731, 1827 or 3653 days."
+    ]
+    assert ".tf:" not in text(response)
+    assert not Environment.objects.exists()
+    assert enqueued == []
+
+
 def test_a_name_already_taken_is_refused_next_to_the_name():
     make_environment(name="feature-x")
 
@@ -468,3 +494,79 @@ def test_a_destroyed_environment_cannot_be_destroyed_again():
     assert response.status_code == 400
     assert "feature-x is already destroyed." in text(response)
     assert not Run.objects.exists()
+
+
+# --- settings ---------------------------------------------------------------------------------------
+
+
+def settings_url(environment) -> str:
+    return f"/environments/{environment.name}/settings/"
+
+
+def test_the_settings_page_is_the_blueprints_form_filled_in_with_the_current_values_without_secrets():
+    owner = make_user()
+    environment = make_environment(owner=owner, log_level="debug", tags={"team": "audio"})
+
+    response = client_for(owner).get(settings_url(environment))
+
+    assert response.status_code == 200
+    page = text(response)
+    assert re.search(r'name="var_log_level"[^>]*value="debug"', page)
+    assert "&quot;team&quot;: &quot;audio&quot;" in page
+    assert 'name="var_db_password"' not in page and 'name="var_app_secret_key"' not in page
+    assert 'name="var_environment"' not in page and 'name="name"' not in page
+    assert "they cannot change" in page
+    assert 'id="edit-settings-button"' in text(client_for(owner).get(f"/environments/{environment.name}/"))
+
+
+def test_saving_settings_stores_them_and_queues_the_run_that_plans_the_change(
+    enqueued, django_capture_on_commit_callbacks
+):
+    owner = make_user()
+    environment = make_environment(owner=owner, vpc_cidr="10.61.0.0/16")
+    form = {key: value for key, value in sandbox_form(var_vpc_cidr="10.61.0.0/16").items() if key.startswith("var_")}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(owner).post(settings_url(environment), {**form, "var_log_level": "debug", "apply": "on"})
+
+    run = Run.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/runs/{run.pk}/"
+    assert (run.kind, run.status, enqueued) == ("apply", "queued", [run.pk])
+    environment.refresh_from_db()
+    assert environment.variables == {"vpc_cidr": "10.61.0.0/16", "log_level": "debug"}
+    assert ActivityEntry.objects.get(action="environment.settings_changed").data == {
+        "changes": {"log_level": {"before": "info", "after": "debug"}}
+    }
+
+
+def test_a_setting_the_blueprints_rules_refuse_is_shown_under_its_field_and_nothing_changes(enqueued):
+    owner = make_user()
+    environment = make_environment(owner=owner, vpc_cidr="10.62.0.0/16")
+    form = {key: value for key, value in sandbox_form(var_vpc_cidr="10.62.0.0/16").items() if key.startswith("var_")}
+
+    response = client_for(owner).post(settings_url(environment), {**form, "var_container_port": "80"})
+
+    assert response.status_code == 400
+    assert field_errors(response, "var_container_port") == ["The container port must be from 1024 to 65535."]
+    environment.refresh_from_db()
+    assert environment.variables == {"vpc_cidr": "10.62.0.0/16"}
+    assert not Run.objects.exists()
+
+
+def test_settings_of_a_destroyed_environment_cannot_change():
+    owner = make_user()
+    environment = make_environment(owner=owner)
+    Environment.objects.filter(pk=environment.pk).update(status="destroyed")
+
+    page = client_for(owner).get(settings_url(environment))
+    saved = client_for(owner).post(settings_url(environment), {"var_log_level": "debug"})
+
+    assert "is destroyed: its settings cannot change." in text(page)
+    assert saved.status_code == 409
+    assert not Run.objects.exists()
+
+
+def test_only_the_owner_or_an_admin_may_change_settings():
+    environment = make_environment()
+
+    assert client_for(make_user()).get(settings_url(environment)).status_code == 403

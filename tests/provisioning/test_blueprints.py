@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -73,3 +74,11 @@ def test_values_of_the_right_type_pass(type_expr, value):
 def test_values_of_the_wrong_type_are_refused_with_the_path(type_expr, value, message):
     with pytest.raises(VariableValueError, match=message):
         check_value(type_expr, value)
+
+
+@pytest.mark.parametrize("name", list_blueprints())
+def test_a_blueprints_description_says_what_it_is_not_where_its_files_are(name):
+    description = read_blueprint(name).description
+
+    assert description.startswith("A ") and description.endswith(".")
+    assert not re.search(r"\.tf\b|modules/|blueprints/", description), description

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
-from provisioning.terraform import applied_address, json_event, json_lines, messages, summarise_error
+import pytest
+
+from provisioning.terraform import (
+    TerraformError,
+    TerraformRunner,
+    applied_address,
+    failure_reason,
+    json_event,
+    json_lines,
+    messages,
+    summarise_error,
+)
 
 APPLY_START = {"type": "apply_start", "hook": {"resource": {"addr": "aws_s3_bucket.audio"}}}
 ERROR = {"type": "diagnostic", "diagnostic": {"severity": "error", "summary": "Invalid value", "detail": "no"}}
@@ -82,3 +94,31 @@ def test_other_events_and_incomplete_ones_name_no_applied_resource():
     assert applied_address({"type": "apply_complete"}) is None
     assert applied_address({"type": "apply_complete", "hook": None}) is None
     assert applied_address({"type": "apply_complete", "hook": {"resource": {"addr": 3}}}) is None
+
+
+def test_a_run_that_breaks_a_variable_rule_fails_naming_the_variable_and_the_rule_not_its_file(toolchain, tmp_path):
+    # A blueprint passing a value to a module whose rule refuses it, planned for real: the failure a run shows.
+    module = tmp_path / "modules" / "ecs"
+    module.mkdir(parents=True)
+    (module / "variables.tf").write_text(
+        'variable "desired_count" {\n  type = number\n  validation {\n'
+        "    condition     = var.desired_count >= 0\n"
+        '    error_message = "The web-api task count must be a whole number from 0 to 100."\n  }\n}\n'
+    )
+    root = tmp_path / "blueprint"
+    root.mkdir()
+    (root / "main.tf").write_text(
+        'variable "web_api_desired_count" {\n  type = number\n}\n\n'
+        'module "ecs" {\n  source        = "../modules/ecs"\n  desired_count = var.web_api_desired_count\n}\n'
+    )
+    runner = TerraformRunner(root, toolchain, env={**os.environ, "TF_VAR_web_api_desired_count": "-1"})
+    runner.init()
+
+    with pytest.raises(TerraformError) as failed:
+        runner.plan(root / "plan.tfplan")
+
+    reason = failure_reason(failed.value, "alice-sandbox", None, "0s")
+    assert reason == (
+        "terraform plan failed (exit 1): The value of web_api_desired_count is refused: "
+        "The web-api task count must be a whole number from 0 to 100."
+    )

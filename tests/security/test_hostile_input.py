@@ -2,9 +2,11 @@
 
 Refused means a 400 (a 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a 404 for a path naming nothing) whose
 answer names the problem — JSON from the API, never an HTML error page — and nothing written: no Environment,
-Run or ActivityEntry, no Celery message, no file under LAUNCHPAD["WORK_DIR"], and no process started (Popen
-fails the test). What the schema legitimately allows (free-form strings such as tag values) is accepted and
-reaches Terraform only as data: in terraform.tfvars.json, read back exactly, never in an HCL file.
+Run or ActivityEntry, no Celery message, no file under LAUNCHPAD["WORK_DIR"], and no process started but the
+check of the blueprint's variable rules (any other Popen fails the test): a `terraform plan` of a configuration
+without provider, whose command line holds no value (the values that passed the other checks are in a private
+file). What the schema legitimately allows (free-form strings such as tag values) is accepted and reaches
+Terraform only as data: in terraform.tfvars.json, read back exactly, never in an HCL file.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from portal.notifications.models import Webhook
 from portal.runs.models import Run
 from provisioning.workspace import render_workspace
 from tests.factories import api_client, blueprint, make_environment, make_user, record_enqueued_runs
+from tests.support.processes import allow_only_the_rules_check
 
 pytestmark = pytest.mark.django_db
 
@@ -53,10 +56,7 @@ def work_files() -> set[Path]:
 def nothing_happens(monkeypatch):
     """Yields after taking stock; afterwards nothing may have been written, queued or started."""
 
-    def no_process(*args, **kwargs):
-        pytest.fail(f"a process was started: {args!r}")
-
-    monkeypatch.setattr("subprocess.Popen", no_process)
+    allow_only_the_rules_check(monkeypatch)
     enqueued = record_enqueued_runs(monkeypatch)
     blueprint("sandbox")
     owner = make_user("admin")
@@ -365,7 +365,7 @@ def test_a_nul_character_in_a_json_body_is_a_clear_400(monkeypatch):
 
 
 def test_free_form_strings_are_accepted_and_reach_terraform_only_as_data(monkeypatch, tmp_path):
-    monkeypatch.setattr("subprocess.Popen", lambda *a, **k: pytest.fail("a process was started"))
+    allow_only_the_rules_check(monkeypatch)
     enqueued = record_enqueued_runs(monkeypatch)
     client = api_client(make_user())
 

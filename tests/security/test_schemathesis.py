@@ -7,7 +7,7 @@ generated path parameters are swapped for objects that exist, so the answers are
 
 Nothing real starts: the Celery dispatches (runs, drift checks, audits, webhook deliveries) are recorded
 instead of sent, webhook URLs resolve to a made-up public address instead of asking DNS, and reaching AWS or
-starting a process fails the test. Deterministic: hypothesis derandomized, no example database.
+starting a process (but Terraform checking a definition's variable rules) fails the test. Deterministic: hypothesis derandomized, no example database.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from portal.environments.models import DriftCheck
 from portal.notifications import outbound
 from portal.notifications.models import Webhook
 from tests.factories import make_environment, make_run, make_user, record_enqueued_runs, token_for
+from tests.support.processes import allow_only_the_rules_check
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -95,7 +96,8 @@ def dispatched(monkeypatch):
         return refuse
 
     monkeypatch.setattr("provisioning.aws.client", forbidden("open an AWS client"))
-    monkeypatch.setattr("subprocess.Popen", forbidden("start a process"))
+    # The one process the API starts itself: Terraform checking the variable rules of a definition.
+    allow_only_the_rules_check(monkeypatch, refuse=forbidden("start a process"))
     check_url = outbound.check_url
     monkeypatch.setattr(outbound, "check_url", lambda url, resolve=None: check_url(url, _public_resolver))
     yield calls

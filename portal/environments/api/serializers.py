@@ -176,7 +176,12 @@ class EnvironmentHistorySerializer(EnvironmentSerializer):
 
 
 class EnvironmentUpdateSerializer(serializers.Serializer):
-    variables = serializers.JSONField()
+    """A change of settings: the variables to set (merged into the current ones; null removes one)."""
+
+    variables = serializers.JSONField(help_text="{name: value}; null puts a variable back to its default.")
+    apply = serializers.BooleanField(
+        default=True, help_text="Apply the change under the usual approval rules (true) or only plan it (false)."
+    )
 
     def validate_variables(self, value):
         # Merged into the stored variables before the blueprint checks them: it must be an object.

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -10,7 +9,6 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from portal.activity.models import record
 from portal.environments.api.serializers import (
     BlueprintSerializer,
     DriftCheckDetailSerializer,
@@ -26,10 +24,8 @@ from portal.environments.models import (
     Blueprint,
     DriftCheck,
     Environment,
-    lock_networks,
-    validate_environment,
 )
-from portal.environments.services import define_environment, request_drift_check
+from portal.environments.services import change_settings, define_environment, request_drift_check
 from portal.permissions import CanChangeEnvironment, can_change_environment
 from portal.runs.api.pagination import BoundedLimitOffsetPagination
 from portal.runs.api.serializers import RunSerializer
@@ -102,31 +98,27 @@ class EnvironmentViewSet(
         )
         return Response(self.get_serializer(environment).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=EnvironmentUpdateSerializer, responses=EnvironmentSerializer)
+    @extend_schema(
+        request=EnvironmentUpdateSerializer,
+        responses={
+            202: RunSerializer,
+            400: OpenApiResponse(description="A value is refused: {variable: [the rule's message]}; nothing changed."),
+            409: OpenApiResponse(description="Destroyed, being changed, or a run is under way; nothing changed."),
+        },
+    )
     def partial_update(self, request, *args, **kwargs):
+        """Change the environment's settings (merged into the current ones; null removes one, back to the default)
+        and ask for the run that plans the change: applied under the usual approval rules, or a plan only with
+        ``apply`` false. Name, tier and region are not settings and cannot change."""
         environment = self.get_object()
         serializer = EnvironmentUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         variables = {**environment.variables, **serializer.validated_data["variables"]}
         variables = {k: v for k, v in variables.items() if v is not None}  # null removes a setting
-        with transaction.atomic():
-            lock_networks(environment.region)
-            environment.variables = validate_environment(
-                name=environment.name,
-                blueprint=environment.blueprint,
-                tier=environment.tier,
-                region=environment.region,
-                variables=variables,
-                instance=environment,
-            )
-            environment.save(update_fields=["variables", "updated_at"])
-            record(
-                "environment.updated",
-                environment,
-                request=request,
-                variables=sorted(serializer.validated_data["variables"]),
-            )
-        return Response(self.get_serializer(environment).data)
+        run = change_settings(
+            environment, variables, request.user, apply=serializer.validated_data["apply"], request=request
+        )
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         responses={

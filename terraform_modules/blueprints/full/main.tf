@@ -1,6 +1,11 @@
-# Blueprint "full": a complete Spotmusic environment (dev, staging or prod) with every component:
-# the common ones (modules/environment, shared with the sandbox blueprint), and here the state store,
-# CDN, cache, database, API Gateway and WAF.
+# Blueprint "full": a complete Spotmusic environment (dev, staging or prod) with every component: the
+# sandbox's network, IAM roles, security groups, secrets, audio storage, queues, logs and alarms, container
+# registry and ECS services, plus a MySQL database, a Redis cache, an audio CDN, an API Gateway behind a WAF,
+# and a state store for the teams' own Terraform.
+#
+# (The paragraph above is the blueprint's description in Launchpad: it says what a user gets, never where it is
+# written.) The common components come from modules/environment, shared with the sandbox blueprint; the state
+# store, CDN, cache, database, API Gateway and WAF are called here.
 
 locals {
   prod = var.tier == "prod"

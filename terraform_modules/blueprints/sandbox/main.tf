@@ -1,6 +1,9 @@
-# Blueprint "sandbox": a cheap, short-lived Spotmusic environment for a feature branch.
-# Network, IAM, security groups, secrets, audio storage, queues, observability, container registry
-# and ECS (modules/environment); no database, cache, CDN, WAF or API Gateway (the full blueprint has them).
+# Blueprint "sandbox": a cheap, short-lived Spotmusic environment for a feature branch: its network,
+# IAM roles, security groups, secrets, audio storage, queues, logs and alarms, container registry and ECS
+# services; no database, cache, CDN, WAF or API Gateway (the full blueprint has them).
+#
+# (The paragraph above is the blueprint's description in Launchpad: it says what a user gets, never where it is
+# written.) Every component comes from modules/environment, shared with the full blueprint.
 
 module "environment" {
   source = "../../modules/environment"
