@@ -4,20 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0001_initial'),
+        ("notifications", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='delivery',
-            name='event',
-            field=models.CharField(choices=[('run.needs_approval', 'A run waits for an approver'), ('run.failed', 'A run failed'), ('run.rejected', "A run's plan was rejected"), ('drift.found', 'Drift found'), ('environment.expiring', 'An environment expires soon'), ('environment.destroyed', 'An environment was destroyed'), ('audit.finding', 'High-severity audit finding')], max_length=40),
+            model_name="delivery",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("run.needs_approval", "A run waits for an approver"),
+                    ("run.failed", "A run failed"),
+                    ("run.rejected", "A run's plan was rejected"),
+                    ("drift.found", "Drift found"),
+                    ("environment.expiring", "An environment expires soon"),
+                    ("environment.destroyed", "An environment was destroyed"),
+                    ("audit.finding", "High-severity audit finding"),
+                ],
+                max_length=40,
+            ),
         ),
         migrations.AlterField(
-            model_name='notificationpreference',
-            name='event',
-            field=models.CharField(choices=[('run.needs_approval', 'A run waits for an approver'), ('run.failed', 'A run failed'), ('run.rejected', "A run's plan was rejected"), ('drift.found', 'Drift found'), ('environment.expiring', 'An environment expires soon'), ('environment.destroyed', 'An environment was destroyed'), ('audit.finding', 'High-severity audit finding')], max_length=40),
+            model_name="notificationpreference",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("run.needs_approval", "A run waits for an approver"),
+                    ("run.failed", "A run failed"),
+                    ("run.rejected", "A run's plan was rejected"),
+                    ("drift.found", "Drift found"),
+                    ("environment.expiring", "An environment expires soon"),
+                    ("environment.destroyed", "An environment was destroyed"),
+                    ("audit.finding", "High-severity audit finding"),
+                ],
+                max_length=40,
+            ),
         ),
     ]
