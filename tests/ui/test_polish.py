@@ -140,7 +140,21 @@ def test_the_drift_table_stays_inside_its_card(live_server, browser, plain_http_
                   .filter((cell) => cell.getBoundingClientRect().right > card.right + 0.5
                                     || cell.scrollWidth > cell.clientWidth).length; }"""
         )
+        # Wrapped at word boundaries where there are some: no key of the rules is cut in two.
+        cut_words = page.evaluate(
+            """() => { const cell = document.querySelector('#drifted-resources td:last-child .value');
+                const text = cell.firstChild, cut = [];
+                for (const match of text.data.matchAll(/"[a-z_]+":/g)) {
+                  const range = document.createRange();
+                  range.setStart(text, match.index);
+                  range.setEnd(text, match.index + match[0].length);
+                  const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+                  if (lines.size > 1) cut.push(match[0]);
+                }
+                return cut; }"""
+        )
         assert overflow == 0, width
+        assert cut_words == [], width
         page.locator("#drift").screenshot(path=SCREENSHOTS / f"polish-drift-{width}.png")
 
 
