@@ -31,11 +31,12 @@ def apply_progress(run: Run) -> dict | None:
     """Resources done of planned: Terraform's apply_complete events for the plan's resources.
 
     Events of other resources (the region's state-store bootstrap) are not counted. None when there is
-    nothing to apply (a plan-only run, no plan yet, or a plan without changes).
+    nothing to apply (a plan-only run, no plan yet, or a plan without changes) or nothing will be (the plan was
+    rejected, the run cancelled).
     """
     summary = run.plan_summary or {}
-    if run.kind == RunKind.PLAN or not summary:
-        return None
+    if run.kind == RunKind.PLAN or not summary or run.status in (RunStatus.REJECTED, RunStatus.CANCELLED):
+        return None  # (a rejected or cancelled run never began its apply: "0 of 4 done" would suggest it did)
     total = summary.get("add", 0) + summary.get("change", 0) + summary.get("destroy", 0)
     if total == 0:
         return None

@@ -7,7 +7,7 @@ from django.utils.html import escape
 
 from portal.runs.choices import RunStatus
 from tests.factories import make_environment, make_run
-from tests.runs.test_views import client_for, text
+from tests.runs.test_views import SUMMARY, client_for, text
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +45,12 @@ def test_an_approved_run_waiting_for_its_apply_says_so():
     page = text(client_for(run.requested_by).get(f"/runs/{run.pk}/"))
 
     assert "The plan is approved: its apply is queued." in page
+
+
+@pytest.mark.parametrize("status", ["rejected", "cancelled"])
+def test_a_run_that_never_applied_shows_no_apply_progress(status):
+    run = make_run(make_environment(), status=status, plan_summary=SUMMARY, has_changes=True)
+
+    page = text(client_for(run.requested_by).get(f"/runs/{run.pk}/"))
+
+    assert 'id="run-progress"' not in page and "resources done" not in page
