@@ -37,6 +37,13 @@ RULES = [
     {"cidr_blocks": ["10.20.0.0/16"], "from_port": 8080, "to_port": 8080, "protocol": "tcp", "description": "lb"},
     {"cidr_blocks": ["0.0.0.0/0"], "from_port": 22, "to_port": 22, "protocol": "tcp", "description": "by hand"},
 ]
+# A security group whose rules were changed in the console: the drift check's record of it.
+OPENED = {
+    "address": "module.environment.module.web_api.aws_security_group.service",
+    "type": "aws_security_group",
+    "action": "update",
+    "attributes": [{"name": "ingress", "before": RULES[:1], "after": RULES}],
+}
 
 
 @pytest.fixture
@@ -117,19 +124,7 @@ def test_the_drift_table_stays_inside_its_card(live_server, browser, plain_http_
     base = live_server.url
     environment = make_environment(owner=make_user("engineer", "dora"), name="polish-drift")
     Environment.objects.filter(pk=environment.pk).update(status="drifted")
-    DriftCheck.objects.create(
-        environment=environment,
-        status="drifted",
-        finished_at=timezone.now(),
-        resources=[
-            {
-                "address": "module.environment.module.web_api.aws_security_group.service",
-                "type": "aws_security_group",
-                "action": "update",
-                "attributes": [{"name": "ingress", "before": RULES[:1], "after": RULES}],
-            }
-        ],
-    )
+    DriftCheck.objects.create(environment=environment, status="drifted", finished_at=timezone.now(), resources=[OPENED])
     for width in WIDTHS:
         page = signed_in(browser, base, "ada", width)
         page.goto(f"{base}/environments/polish-drift/")
