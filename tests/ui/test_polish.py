@@ -22,7 +22,7 @@ from tests.conftest import ARTIFACTS
 from tests.dashboards.resources import build_sandbox, unique_name
 from tests.factories import blueprint, make_environment, make_user
 from tests.runs.test_views import awaiting
-from tests.ui.chromium import CHROMIUM, MISSING
+from tests.ui.chromium import CHROMIUM, MISSING, sign_in
 
 pytestmark = [
     pytest.mark.slow,
@@ -56,14 +56,7 @@ def polish_world(emulator):
 
 
 def signed_in(browser, base: str, username: str, width: int = 1400, **context):
-    page = browser.new_context(viewport={"width": width, "height": 900}, **context).new_page()
-    page.set_default_timeout(30_000)
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-123456789")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(base + "/")
-    return page
+    return sign_in(browser.new_context(viewport={"width": width, "height": 900}, **context).new_page(), base, username)
 
 
 def ready(name: str, owner) -> Environment:
