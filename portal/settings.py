@@ -285,8 +285,12 @@ LAUNCHPAD_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LAUNCHPAD_WEBHOOK_TIME
 LAUNCHPAD_OUTBOUND_ALLOWLIST = [
     entry.strip() for entry in os.environ.get("LAUNCHPAD_OUTBOUND_ALLOWLIST", "").split(",") if entry.strip()
 ]
-# Links in e-mails and webhook payloads point here.
-LAUNCHPAD_BASE_URL = os.environ.get("LAUNCHPAD_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in e-mails and webhook payloads point here. Unset: the web server on this machine at PORT, the port
+# `make run` gives every process it starts (the worker and beat, which send the e-mails, as the web server), so
+# the links go where the portal listens. Behind a proxy (production, docker compose) set it to what users open.
+LAUNCHPAD_BASE_URL = (
+    os.environ.get("LAUNCHPAD_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")
 
 # E-mail through Django's mail backend: the console by default (make run prints mails); SMTP in production
 # (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST...). Tests use locmem.

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 
 def healthz(request):
@@ -13,6 +15,8 @@ def healthz(request):
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, an API answer opened in a tab).
+    path("favicon.ico", RedirectView.as_view(url=static("launchpad/favicon.svg"), permanent=True), name="favicon"),
     path("api/v1/", include("portal.api_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("portal.accounts.urls")),

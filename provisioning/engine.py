@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -49,6 +50,9 @@ STATEFUL_RESOURCE_TYPES = frozenset(
 )
 LOCK_TIMEOUT = "120s"
 REDACTED = "[redacted]"
+STATE_STORE_READY = "State store ready."
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -716,6 +720,9 @@ def ensure_state_store(
     """The state bucket and lock table of ``region``, created by the bootstrap root the first time.
 
     Their names begin with ``name_prefix``: the portal's ``LAUNCHPAD["NAME_PREFIX"]`` (LAUNCHPAD_NAME_PREFIX).
+    ``sink`` (the log of the run that needed the store) gets two lines, what is created and that it is ready:
+    the bootstrap is the operator's business, so Terraform's own output goes to the operator's log (this
+    module's logger), and a failure reaches the run as the TerraformError it raises.
     """
     store = StateStore(bucket=f"{name_prefix}-launchpad-tfstate-{region}", lock_table=f"{name_prefix}-launchpad-tflock")
     if _state_store_exists(store, region, endpoint):
@@ -742,12 +749,16 @@ def ensure_state_store(
         )
         # Local state of the bootstrap lives beside the workspace, kept between runs.
         state_file = home / "bootstrap.tfstate"
+
+        def operator_log(stream: str, line: str) -> None:
+            log.info("state store bootstrap of %s (%s): %s", region, stream, line)
+
         try:
             runner = TerraformRunner(workspace.root, toolchain)
-            runner.init(on_line=sink)
+            runner.init(on_line=operator_log)
             runner.run(
                 "apply",
-                on_line=sink,
+                on_line=operator_log,
                 input=False,
                 auto_approve=IsFlagged,
                 var_file=str(workspace.var_file),
@@ -755,6 +766,7 @@ def ensure_state_store(
             )
         finally:
             shutil.rmtree(directory, ignore_errors=True)
+        sink("launchpad", STATE_STORE_READY)
     return store
 
 

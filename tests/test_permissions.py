@@ -107,7 +107,7 @@ BODIES = {
     ("PUT", "/api/v1/environments/{env}/"): {"name": "owned", "blueprint": "sandbox", "variables": {}},
     ("POST", "/api/v1/environments/{env}/runs/"): {"kind": "plan"},
     ("POST", "/api/v1/runs/{awaiting}/approve/"): {"comment": "matrix"},
-    ("POST", "/api/v1/runs/{awaiting}/reject/"): {"comment": "matrix"},
+    ("POST", "/api/v1/runs/{awaiting}/reject/"): {"reason": "matrix"},
     ("POST", "/api/v1/tokens/"): {"name": "matrix"},
     ("POST", "/api/v1/environments/{env}/extend/"): {"hours": 1},
     ("POST", "/api/v1/webhooks/"): {"name": "matrix", "url": "https://93.184.216.34/hook", "events": ["run.failed"]},
@@ -269,7 +269,7 @@ WEB_ADMIN_MATRIX = [
     *web_expect("POST", "/runs/0/reject/", SIGN_IN, 403, 404, 404),
 ]
 # Pages anyone may open without signing in.
-PUBLIC_PAGES = {"healthz", "accounts:login", "accounts:logout"}
+PUBLIC_PAGES = {"healthz", "favicon", "accounts:login", "accounts:logout"}
 
 
 @pytest.fixture

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from portal.accounts.choices import ADMIN, APPROVER
 
@@ -28,6 +30,16 @@ def is_admin(user) -> bool:
 def is_approver(user) -> bool:
     """Approvers may approve runs requested by someone else; admins are approvers too."""
     return is_admin(user) or _in_group(user, APPROVER)
+
+
+def approver_accounts():
+    """The active accounts is_approver answers yes for: superusers and members of the approver and admin groups."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name__in=[APPROVER, ADMIN]))
+        .distinct()
+    )
 
 
 def role_of(user) -> str:

@@ -70,7 +70,8 @@ def environment_new(request):
         except ValidationError as error:  # a rule that changed since the form checked (the same name, just taken)
             form.add_definition_errors(error)
         else:
-            messages.success(request, f"{environment.name} is defined." + (" Its first run is queued." if run else ""))
+            # Where the run stands is the run page's to say, from its real status (it changes under the message).
+            messages.success(request, f"{environment.name} is defined." + (" Its first run is below." if run else ""))
             return redirect("runs:detail", run.pk) if run else redirect("environments:detail", environment.name)
     status = 400 if request.method == "POST" else 200
     return render(request, "environments/environment_form.html", {"form": form, "blueprint": blueprint}, status=status)

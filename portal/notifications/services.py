@@ -19,7 +19,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.accounts.choices import ADMIN, APPROVER
+from portal.accounts.choices import ADMIN
+from portal.accounts.roles import approver_accounts
 from portal.environments.models import Environment
 from portal.notifications.choices import Event
 from portal.notifications.models import Delivery, Webhook, wants_email
@@ -33,9 +34,7 @@ def audience(event: str, environment: Environment | None) -> list:
     users = get_user_model().objects.filter(is_active=True)
     people = {environment.owner_id} if environment is not None else set()
     if event == Event.RUN_NEEDS_APPROVAL:
-        people |= set(
-            users.filter(Q(groups__name__in=[APPROVER, ADMIN]) | Q(is_superuser=True)).values_list("pk", flat=True)
-        )
+        people |= set(approver_accounts().values_list("pk", flat=True))
     if event == Event.AUDIT_FINDING:
         people |= set(users.filter(Q(groups__name=ADMIN) | Q(is_superuser=True)).values_list("pk", flat=True))
     return list(users.filter(pk__in=people).order_by("pk"))
@@ -49,6 +48,8 @@ def summary_of(event: str, environment: Environment | None, data: dict) -> str:
         return f"{kind} run #{data.get('run_id')} of {name} waits for an approver"
     if event == Event.RUN_FAILED:
         return f"{kind} run #{data.get('run_id')} of {name} failed"
+    if event == Event.RUN_REJECTED:
+        return f"{kind} run #{data.get('run_id')} of {name} was rejected by {data.get('rejected_by')}: {data.get('reason')}"
     if event == Event.DRIFT_FOUND:
         count = len(data.get("resources", []))
         return f"{name} drifted: {count} resource{'s' if count != 1 else ''} changed outside Terraform"

@@ -9,7 +9,6 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 
 from portal import crypto
 from portal.activity.models import record
@@ -189,6 +188,6 @@ def notify_run(event: str, run: Run, **data) -> None:
         run_id=run.pk,
         kind=run.kind,
         requested_by=_requester(run),
-        run_url=settings.LAUNCHPAD_BASE_URL + reverse("runs:detail", args=[run.pk]),
+        run_url=run.page_url(),
         **data,
     )

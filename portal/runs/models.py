@@ -9,16 +9,25 @@ import re
 
 from django.conf import settings
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from portal.accounts.roles import is_admin, is_approver
+from portal.accounts.roles import approver_accounts, is_admin, is_approver
 from portal.activity.models import record
 from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment, LifecycleError
 from portal.jobs.choices import EventStream
 from portal.jobs.models import Job, JobEvent
 from portal.refusals import Refused
-from portal.runs.choices import ACTIVE_STATUSES, FINISHED_STATUSES, WORKING_STATUSES, RunKind, RunStatus
+from portal.runs.choices import (
+    ACTIVE_STATUSES,
+    APPROVED_AND_QUEUED,
+    FINISHED_STATUSES,
+    STATUS_SENTENCES,
+    WORKING_STATUSES,
+    RunKind,
+    RunStatus,
+)
 from provisioning.audit import high_findings
 
 # The module path an address begins with: module.environment.module.network of
@@ -34,6 +43,8 @@ HIGH_FINDINGS_NEED_ADMIN = "The plan has high-severity security findings: only a
 HIGH_FINDINGS_NEED_JUSTIFICATION = (
     "The plan has high-severity security findings: write why they are acceptable to approve it."
 )
+SELF_APPROVAL_REFUSED = "A run must be approved by someone other than the person who asked for it."
+REJECTION_NEEDS_REASON = "Say why the plan is rejected: the reason is kept with the run and sent to its owner."
 
 
 class SecurityHold(TransitionError):
@@ -49,6 +60,13 @@ class JustificationMissing(TransitionError):
     field = "comment"
 
 
+class ReasonMissing(TransitionError):
+    """A rejection without a reason: the owner would not know what to change."""
+
+    status_code = 400
+    field = "reason"
+
+
 def security_hold_refusal(run: Run, user, comment: str | None = None) -> TransitionError | None:
     """Why ``user`` may not approve ``run`` over its high-severity findings, or None: only an admin approves
     such a plan, with a written justification. ``comment`` None asks about the approver alone (the review page
@@ -60,6 +78,19 @@ def security_hold_refusal(run: Run, user, comment: str | None = None) -> Transit
     if comment is not None and not comment.strip():
         return JustificationMissing(HIGH_FINDINGS_NEED_JUSTIFICATION)
     return None
+
+
+def approval_refusal(run: Run, user, comment: str | None = None) -> TransitionError | None:
+    """Why ``user`` may not approve ``run``, or None: the one rule of Run.approve and of the list of approvers.
+
+    An approver (admins are approvers) other than the requester; over high-severity findings, an admin with a
+    written justification (security_hold_refusal; ``comment`` None asks about the person alone).
+    """
+    if not is_approver(user):
+        return TransitionError("Only approvers can approve runs.")
+    if run.requested_by_id == user.pk:
+        return TransitionError(SELF_APPROVAL_REFUSED)
+    return security_hold_refusal(run, user, comment)
 
 
 class Run(Job):
@@ -113,6 +144,21 @@ class Run(Job):
     @property
     def approved(self) -> bool:
         return self.approved_at is not None
+
+    @property
+    def status_sentence(self) -> str:
+        """Where the run stands, as one sentence for its page (from its real status, never from a guess)."""
+        if self.status == RunStatus.QUEUED and self.approved:
+            return APPROVED_AND_QUEUED
+        return STATUS_SENTENCES[self.status]
+
+    def page_url(self) -> str:
+        """The run's page in the browser (for notifications)."""
+        return settings.LAUNCHPAD_BASE_URL + reverse("runs:detail", args=[self.pk])
+
+    def approvers(self) -> list:
+        """Everyone who may approve this run, by the rule Run.approve applies (approval_refusal), by name."""
+        return [user for user in approver_accounts().order_by("username") if approval_refusal(self, user) is None]
 
     @property
     def high_plan_findings(self) -> list[dict]:
@@ -229,22 +275,21 @@ class Run(Job):
         A plan with high-severity security findings is approved only by an admin, with a written justification.
         """
         self._require(RunStatus.AWAITING_APPROVAL, action="approve")
-        if not is_approver(user):
-            raise TransitionError("Only approvers can approve runs.")
-        if self.requested_by_id == user.pk:
-            raise TransitionError("A run must be approved by someone other than the person who asked for it.")
-        refusal = security_hold_refusal(self, user, comment)
+        refusal = approval_refusal(self, user, comment)
         if refusal is not None:
             raise refusal
         self.status, self.approved_by, self.approved_at = RunStatus.QUEUED, user, timezone.now()
         self.review_comment = comment
         self._save("status", "approved_by", "approved_at", "review_comment")
 
-    def reject(self, user, comment: str = "") -> None:
+    def reject(self, user, reason: str) -> None:
+        """An approver turns the plan down, saying why (kept as the run's review comment); nothing is applied."""
         self._require(RunStatus.AWAITING_APPROVAL, action="reject")
         if not is_approver(user):
             raise TransitionError("Only approvers can reject runs.")
-        self.status, self.approved_by, self.review_comment = RunStatus.REJECTED, user, comment
+        if not reason.strip():
+            raise ReasonMissing(REJECTION_NEEDS_REASON)
+        self.status, self.approved_by, self.review_comment = RunStatus.REJECTED, user, reason.strip()
         self.encrypted_plan = None
         self._finish("approved_by", "review_comment", "encrypted_plan")
 

@@ -66,7 +66,9 @@ def deleted_at_once(environment: Environment, user, request=None) -> Run:
 def review_run(run_id: int, user, approve: bool, comment: str = "", request=None) -> Run:
     """Approve or reject a run awaiting approval, log and record it, and dispatch what comes next.
 
-    The run's own transition checks who may decide; a refusal raises TransitionError and writes nothing.
+    ``comment`` is the approver's comment, or the reason of a rejection (required: the run refuses without one,
+    and the environment's owner is told it). The run's own transition checks who may decide; a refusal raises
+    TransitionError and writes nothing.
     """
     with transaction.atomic():
         run = Run.objects.select_for_update().select_related("environment").get(pk=run_id)
@@ -74,6 +76,7 @@ def review_run(run_id: int, user, approve: bool, comment: str = "", request=None
             run.approve(user, comment)
         else:
             run.reject(user, comment)
+            comment = run.review_comment
         run.log(
             f"{'Approved' if approve else 'Rejected'} by {user.get_username()}." + (f" {comment}" if comment else "")
         )
@@ -82,9 +85,19 @@ def review_run(run_id: int, user, approve: bool, comment: str = "", request=None
             run,
             actor=user,
             request=request,
-            comment=comment,
+            **({"comment": comment} if approve else {"reason": comment}),
             **run.overridden_findings_record(approve),
         )
+        if not approve:
+            notify(
+                Event.RUN_REJECTED,
+                run.environment,
+                run_id=run.pk,
+                kind=run.kind,
+                rejected_by=user.get_username(),
+                reason=comment,
+                run_url=run.page_url(),
+            )
         dispatch_on_commit(run.environment_id)
     return run
 

@@ -16,8 +16,8 @@ from portal.audit.evidence import evidence_lines
 from portal.permissions import can_change_environment
 from portal.runs.choices import RunKind, RunStatus
 from portal.runs.filtersets import RunEventFilterSet
-from portal.runs.forms import ReviewForm
-from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, security_hold_refusal
+from portal.runs.forms import RejectForm, ReviewForm
+from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, SELF_APPROVAL_REFUSED, Run, approval_refusal
 from portal.runs.services import cancel_run, review_run
 from provisioning import engine
 from provisioning.audit.rules import RULES
@@ -25,18 +25,18 @@ from provisioning.terraform import APPLY_COMPLETE, applied_address
 
 # Lines sent per poll of the log: a long log arrives in a few polls instead of one huge response.
 EVENTS_PER_POLL = 500
-SELF_APPROVAL_REFUSED = "A run must be approved by someone other than the person who asked for it."
 
 
 def apply_progress(run: Run) -> dict | None:
     """Resources done of planned: Terraform's apply_complete events for the plan's resources.
 
     Events of other resources (the region's state-store bootstrap) are not counted. None when there is
-    nothing to apply (a plan-only run, no plan yet, or a plan without changes).
+    nothing to apply (a plan-only run, no plan yet, or a plan without changes) or nothing will be (the plan was
+    rejected, the run cancelled).
     """
     summary = run.plan_summary or {}
-    if run.kind == RunKind.PLAN or not summary:
-        return None
+    if run.kind == RunKind.PLAN or not summary or run.status in (RunStatus.REJECTED, RunStatus.CANCELLED):
+        return None  # (a rejected or cancelled run never began its apply: "0 of 4 done" would suggest it did)
     total = summary.get("add", 0) + summary.get("change", 0) + summary.get("destroy", 0)
     if total == 0:
         return None
@@ -59,7 +59,8 @@ def review_context(request, run: Run) -> dict:
     security_hold = bool(run.high_plan_findings)
     return {
         "can_review": can_review,
-        "can_approve": can_review and security_hold_refusal(run, request.user) is None,
+        "can_approve": awaiting and approval_refusal(run, request.user) is None,
+        "approvers": run.approvers() if awaiting else [],
         "security_hold": security_hold,
         "security_hold_sentence": HIGH_FINDINGS_NEED_ADMIN,
         "self_approval_refused": awaiting and is_approver(request.user) and requester,
@@ -67,6 +68,7 @@ def review_context(request, run: Run) -> dict:
         and (run.status in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL, RunStatus.RUNNING))
         and not run.cancel_requested,
         "review_form": _review_form(security_hold),
+        "reject_form": RejectForm(),
         "self_approval_sentence": SELF_APPROVAL_REFUSED,
     }
 
@@ -74,7 +76,7 @@ def review_context(request, run: Run) -> dict:
 def _review_form(security_hold: bool) -> ReviewForm:
     form = ReviewForm()
     if security_hold:
-        # Rejecting still needs no words; approving over high-severity findings does (Run.approve checks it).
+        # Approving over high-severity findings needs a justification (Run.approve checks it).
         form.fields["comment"].label = "Comment or justification"
         form.fields["comment"].help_text = (
             "To approve: why the high-severity findings below are acceptable. Kept with the run and in the "
@@ -236,16 +238,18 @@ def run_events(request, pk: int):
 @login_required
 @require_POST
 def run_review(request, pk: int, decision: str):
-    """Approve or reject a plan awaiting approval (approvers only, never the requester: the run refuses)."""
+    """Approve a plan awaiting approval (approvers only, never the requester: the run refuses), or reject it with
+    the reason the rejection form requires."""
     if not is_approver(request.user):
         raise PermissionDenied("Only approvers can approve or reject runs.")
-    form = ReviewForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors["comment"]))
-        return redirect("runs:detail", pk)
-    comment = form.cleaned_data["comment"]
+    run = _run(pk)
     approve = decision == "approve"
-    run = review_run(_run(pk).pk, request.user, approve, comment, request)
+    form = ReviewForm(request.POST) if approve else RejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
+        return redirect("runs:detail", pk)
+    comment = form.cleaned_data["comment" if approve else "reason"]
+    run = review_run(run.pk, request.user, approve, comment, request)
     messages.success(request, f"Run #{run.pk} {'approved: its apply is queued' if approve else 'rejected'}.")
     return redirect("runs:detail", pk)
 

@@ -253,11 +253,11 @@ def test_an_approver_approves_and_the_run_is_dispatched_for_its_apply(
     assert ActivityEntry.objects.get(action="run.approved").data == {"comment": "Ship it."}
 
 
-def test_an_approver_rejects_with_a_comment(environment):
+def test_an_approver_rejects_with_a_reason(environment):
     run = make_run(environment, status="awaiting_approval", encrypted_plan=PLAN)
 
     response = api_client(make_user("approver", username="reviewer")).post(
-        run_url(run, "reject"), {"comment": "Not in the freeze."}, format="json"
+        run_url(run, "reject"), {"reason": "Not in the freeze."}, format="json"
     )
 
     assert response.status_code == 200
@@ -270,7 +270,8 @@ def test_an_approver_rejects_with_a_comment(environment):
 def test_reviewing_a_run_that_awaits_no_approval_is_a_409_with_the_reason(environment, action):
     run = make_run(environment, status="queued")
 
-    response = api_client(make_user("approver")).post(run_url(run, action), {}, format="json")
+    body = {"reason": "Not now."} if action == "reject" else {}
+    response = api_client(make_user("approver")).post(run_url(run, action), body, format="json")
 
     assert response.status_code == 409
     assert response.json() == {"detail": f"Cannot {action} run #{run.pk}: it is queued."}

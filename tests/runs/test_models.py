@@ -173,7 +173,7 @@ def _approve_by_approver(run):
 
 
 def _reject_by_approver(run):
-    run.reject(make_user("approver"))
+    run.reject(make_user("approver"), "Not now.")
 
 
 REFUSED = [
@@ -233,7 +233,7 @@ def test_an_engineer_cannot_approve_or_reject(environment):
     with pytest.raises(TransitionError, match=r"^Only approvers can approve runs\.$"):
         run.approve(engineer)
     with pytest.raises(TransitionError, match=r"^Only approvers can reject runs\.$"):
-        run.reject(engineer)
+        run.reject(engineer, "Not now.")
 
     run = reloaded(run)
     assert (run.status, run.approved_by, run.approved_at) == ("awaiting_approval", None, None)

@@ -210,7 +210,7 @@ def test_an_engineer_sees_no_approval_controls(environment, owner):
 
     assert 'id="approve-button"' not in page and 'id="reject-button"' not in page
     assert 'id="review-form"' not in page and 'name="comment"' not in page
-    assert "An approver reviews the plan below before it is applied." in page
+    assert 'id="approvers"' in page
 
 
 def test_the_requester_sees_why_they_cannot_approve_their_own_run(environment):
@@ -242,7 +242,7 @@ def test_approving_queues_the_apply_and_records_who_approved(environment, enqueu
 def test_rejecting_ends_the_run(environment, enqueued):
     run = awaiting(environment)
 
-    client_for(make_user("approver")).post(f"/runs/{run.pk}/reject/", {"comment": "Not now."})
+    client_for(make_user("approver")).post(f"/runs/{run.pk}/reject/", {"reason": "Not now."})
 
     run.refresh_from_db()
     assert (run.status, run.review_comment, run.encrypted_plan) == ("rejected", "Not now.", None)

@@ -1,4 +1,4 @@
-"""Debian's chromium for the browser tests, and what it reports about the Content-Security-Policy."""
+"""Debian's chromium for the browser tests, what it reports about the Content-Security-Policy, and signing in."""
 
 from __future__ import annotations
 
@@ -29,3 +29,15 @@ def policy_violations(page, into: list[str] | None = None) -> list[str]:
 
     page.on("console", on_console)
     return violations
+
+
+def sign_in(page, base_url: str, username: str, password: str = "pw-123456789"):
+    """``page`` signed in as ``username`` through the sign-in form (tests.factories.make_user's password), on the
+    environment list; returned for chaining."""
+    page.set_default_timeout(30_000)
+    page.goto(base_url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(base_url + "/")
+    return page

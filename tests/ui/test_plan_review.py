@@ -10,7 +10,7 @@ from provisioning.engine import SENSITIVE, plan_changes, summarise_plan
 from tests.conftest import ARTIFACTS
 from tests.factories import make_environment, make_run, make_user
 from tests.provisioning.test_plan_changes import load
-from tests.ui.chromium import CHROMIUM, MISSING, policy_violations
+from tests.ui.chromium import CHROMIUM, MISSING, policy_violations, sign_in
 
 pytestmark = [
     pytest.mark.slow,
@@ -40,13 +40,7 @@ def awaiting_review(environment, recorded: str):
 def signed_in(browser, base: str, username: str, violations: list[str]):
     page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
     policy_violations(page, into=violations)
-    page.set_default_timeout(30_000)
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-123456789")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(base + "/")
-    return page
+    return sign_in(page, base, username)
 
 
 def card(page, address: str):

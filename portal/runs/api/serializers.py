@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from portal.runs.choices import RunKind
+from portal.runs.choices import RunKind, RunStatus
 from portal.runs.models import Run, RunEvent
 
 
@@ -11,6 +11,9 @@ class RunSerializer(serializers.ModelSerializer):
     # null: asked by Launchpad itself (an expiry), and not approved (yet).
     requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None, allow_null=True)
     approved_by = serializers.CharField(source="approved_by.username", read_only=True, default=None, allow_null=True)
+    approvers = serializers.SerializerMethodField(
+        help_text="While the plan waits for an approver: who may approve it (by name), by the rule approve applies."
+    )
 
     class Meta:
         model = Run
@@ -23,6 +26,7 @@ class RunSerializer(serializers.ModelSerializer):
             "approved_by",
             "approved_at",
             "review_comment",
+            "approvers",
             "needs_approval",
             "approval_reasons",
             "has_changes",
@@ -35,6 +39,12 @@ class RunSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"review_comment": {"help_text": "The approver's comment, or the reason of a rejection."}}
+
+    def get_approvers(self, run: Run) -> list[str]:
+        if run.status != RunStatus.AWAITING_APPROVAL:
+            return []
+        return [user.get_username() for user in run.approvers()]
 
 
 class AttributeChangeSerializer(serializers.Serializer):
@@ -71,6 +81,13 @@ class RunRequestSerializer(serializers.Serializer):
 
 class ReviewSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=2000,
+        help_text="Why the plan is rejected (required): kept with the run, in the activity log and sent to its owner.",
+    )
 
 
 class RunEventSerializer(serializers.ModelSerializer):

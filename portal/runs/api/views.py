@@ -13,6 +13,7 @@ from portal.environments.models import Environment
 from portal.permissions import IsApprover, can_change_environment
 from portal.runs.api.pagination import RunEventPagination
 from portal.runs.api.serializers import (
+    RejectSerializer,
     ResourceChangeSerializer,
     ReviewSerializer,
     RunEventSerializer,
@@ -73,23 +74,25 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         run = cancel_run(run.pk, request.user, request)
         return Response(RunSerializer(run).data)
 
-    def _review(self, request, approve: bool):
-        serializer = ReviewSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        comment = serializer.validated_data["comment"]
-        run = review_run(self.get_object().pk, request.user, approve, comment, request)
-        return Response(RunSerializer(run).data)
-
     @extend_schema(request=ReviewSerializer, responses={200: RunSerializer, 409: REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsApprover])
     def approve(self, request, pk=None):
         # A plan with high-severity findings: an admin approves, and says why (Run.approve; 403 or 400).
-        return self._review(request, approve=True)
+        serializer = ReviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = review_run(self.get_object().pk, request.user, True, serializer.validated_data["comment"], request)
+        return Response(RunSerializer(run).data)
 
-    @extend_schema(request=ReviewSerializer, responses={200: RunSerializer, 409: REFUSED})
+    @extend_schema(
+        request=RejectSerializer,
+        responses={200: RunSerializer, 400: OpenApiResponse(description="No reason given."), 409: REFUSED},
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsApprover])
     def reject(self, request, pk=None):
-        return self._review(request, approve=False)
+        serializer = RejectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = review_run(self.get_object().pk, request.user, False, serializer.validated_data["reason"], request)
+        return Response(RunSerializer(run).data)
 
     @extend_schema(responses={200: ResourceChangeSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])

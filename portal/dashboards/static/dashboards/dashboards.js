@@ -11,10 +11,13 @@
   var MINIMUM_INTERVAL = 10;
   var drawn = [];
 
+  var WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+  // Times as the rest of Launchpad writes them: 24-hour, in UTC, whatever the browser's zone and locale.
   function clock(milliseconds, withDay) {
-    var options = { hour: "2-digit", minute: "2-digit" };
-    if (withDay) options.weekday = "short";
-    return new Date(milliseconds).toLocaleString([], options);
+    var time = new Date(milliseconds);
+    var text = ("0" + time.getUTCHours()).slice(-2) + ":" + ("0" + time.getUTCMinutes()).slice(-2);
+    return withDay ? WEEKDAYS[time.getUTCDay()] + " " + text : text;
   }
 
   function drawCharts(root) {
@@ -52,13 +55,14 @@
               type: "linear",
               min: chart.start,
               max: chart.end,
+              title: { display: true, text: "Time (UTC)" },
               ticks: { maxTicksLimit: long ? 5 : 7, maxRotation: 0, callback: function (value) { return clock(value, long); } }
             },
             y: { beginAtZero: true, title: { display: true, text: chart.unit } }
           },
           plugins: {
             legend: { position: "bottom", labels: { boxWidth: 12 } },
-            tooltip: { callbacks: { title: function (items) { return items.length ? clock(items[0].parsed.x, long) : ""; } } },
+            tooltip: { callbacks: { title: function (items) { return items.length ? clock(items[0].parsed.x, long) + " UTC" : ""; } } },
             subtitle: {
               display: chart.series.every(function (series) { return series.points.length === 0; }),
               text: "No datapoints in this window."
