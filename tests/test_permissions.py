@@ -57,6 +57,7 @@ MATRIX = [
     *expect("POST", "/api/v1/environments/{env}/runs/", 401, 201, 403, 403, 201),
     *expect("GET", "/api/v1/runs/{queued}/", 401, 200, 200, 200, 200),
     *expect("GET", "/api/v1/runs/{queued}/events/", 401, 200, 200, 200, 200),
+    *expect("GET", "/api/v1/runs/{queued}/changes/", 401, 200, 200, 200, 200),
     *expect("POST", "/api/v1/runs/{queued}/cancel/", 401, 200, 403, 403, 200),
     *expect("POST", "/api/v1/runs/{awaiting}/approve/", 401, 403, 403, 200, 200),
     *expect("POST", "/api/v1/runs/{awaiting}/reject/", 401, 403, 403, 200, 200),
