@@ -422,7 +422,8 @@ def migrate_state(
     """Move the state's addresses to the module library's current layout (state-moves.json); return how many moved.
 
     Before a plan: an environment applied with an earlier layout keeps its resources under their new addresses,
-    instead of a plan that destroys and re-creates them. A state already moved (or empty) needs nothing.
+    instead of a plan that destroys and re-creates them; a resource handed over to another (a rule now inline in
+    its group) leaves the state, so the plan does not revoke it. A state already moved (or empty) needs nothing.
     """
     moves = state_moves(blueprint, table)
     needed = pending_moves(runner.state_addresses(), moves) if moves else []
@@ -434,8 +435,15 @@ def migrate_state(
         f"{len(needed)} addresses so that the plan keeps its resources. {needed[0].why}",
     )
     for move in needed:
-        runner.state_move(move.source, move.destination, lock_timeout=LOCK_TIMEOUT)
-        sink("launchpad", f"Moved {move.source} to {move.destination}.")
+        if move.handed_over:
+            runner.state_hand_over(move.source, move.destination, lock_timeout=LOCK_TIMEOUT)
+            sink(
+                "launchpad",
+                f"Handed {move.source} over to {move.destination}: gone from the state, unchanged in AWS.",
+            )
+        else:
+            runner.state_move(move.source, move.destination, lock_timeout=LOCK_TIMEOUT)
+            sink("launchpad", f"Moved {move.source} to {move.destination}.")
     return len(needed)
 
 

@@ -7,6 +7,7 @@ change it with boto3, find the drift, reconcile) runs against the emulator in th
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,8 @@ from portal.environments.tasks import check_drift, schedule_drift_checks
 from portal.jobs.tasks import reap_lost_jobs
 from portal.runs.models import Run
 from portal.runs.tasks import execute_run
-from provisioning import engine
+from provisioning import aws, engine
+from tests.conftest import ARTIFACTS
 from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs
 
 # --- the comparison (no Django, no Terraform) ----------------------------------------------------
@@ -342,25 +344,41 @@ def test_the_check_drift_now_button_queues_a_check(client, queued_checks):
 # --- against the emulator ------------------------------------------------------------------------
 
 
+def ssh_open_to_the_world() -> list[dict]:
+    return [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+
+
+def ingress_rules(group_id: str) -> list[dict]:
+    """The group's ingress as AWS lists it now, one entry per port range and source."""
+    [group] = aws.client("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+    return sorted(
+        (
+            {"port": f"{p.get('FromPort')}-{p.get('ToPort')}", "protocol": p["IpProtocol"], "from": source}
+            for p in group["IpPermissions"]
+            for source in [r["CidrIp"] for r in p["IpRanges"]] + [g["GroupId"] for g in p["UserIdGroupPairs"]]
+        ),
+        key=lambda rule: (rule["port"], rule["from"]),
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
-    emulator, toolchain, settings, tmp_path, queued_checks
+def test_a_port_opened_behind_terraforms_back_is_drift_until_apply_to_reconcile_closes_it(
+    emulator, toolchain, settings, tmp_path, client, queued_checks
 ):
     """One sandbox, applied through a real run: clean right after the apply; SQS VisibilityTimeout changed and
-    an SSH rule opened in the console are found with the right attributes; the environment is "drifted" and its
-    owner told; once the rule is closed again, an apply reconciles the queue and the next check is clean."""
-    from provisioning import aws
-
+    SSH opened to the world in the console are found with the right attributes; the environment is "drifted" and
+    its owner told; the run the "Apply to reconcile" button asks for changes exactly those two resources, SSH is
+    closed in AWS, and the next check is clean. The rules before and after go to artifacts/reconcile.json."""
     settings.AWS_ENDPOINT_URL = emulator.endpoint
     settings.LAUNCHPAD = {**settings.LAUNCHPAD, "WORK_DIR": tmp_path / "work"}
     owner = make_user(username="drift-owner")
     owner.email = "drift-owner@spotmusic.invalid"
     owner.save()
     environment = make_environment(owner=owner, name="drift-e2e", vpc_cidr="10.91.0.0/16")
+    client.force_login(owner)
 
-    def run(kind: str) -> Run:
-        queued = Run.objects.create(environment=environment, kind=kind, requested_by=owner)
+    def executed(queued: Run) -> Run:
         execute_run(queued.pk)
         queued.refresh_from_db()
         assert queued.status == "succeeded", queued.error
@@ -373,7 +391,7 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
         assert requested.status in ("clean", "drifted"), requested.error
         return requested
 
-    run("apply")
+    executed(Run.objects.create(environment=environment, kind="apply", requested_by=owner))
     assert Environment.objects.get(pk=environment.pk).status == "ready"
 
     clean = check()
@@ -386,10 +404,10 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
     [group] = ec2.describe_security_groups(
         Filters=[{"Name": "group-name", "Values": ["spotmusic-drift-e2e-ecs-tasks"]}]
     )["SecurityGroups"]
-    ec2.authorize_security_group_ingress(
-        GroupId=group["GroupId"],
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-    )
+    defined = ingress_rules(group["GroupId"])
+    ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=ssh_open_to_the_world())
+    opened = ingress_rules(group["GroupId"])
+    assert {"port": "22-22", "protocol": "tcp", "from": "0.0.0.0/0"} in opened
 
     drifted = check()
 
@@ -399,7 +417,8 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
     assert queue["attributes"] == [{"name": "visibility_timeout_seconds", "before": 300, "after": 99}]
     ingress = found["module.environment.module.security_groups.aws_security_group.ecs_tasks"]["attributes"]
     assert [attribute["name"] for attribute in ingress] == ["ingress"]
-    assert [(rule["from_port"], rule["cidr_blocks"]) for rule in ingress[0]["after"]] == [(22, ["0.0.0.0/0"])]
+    added = [rule for rule in ingress[0]["after"] if rule not in ingress[0]["before"]]
+    assert [(rule["from_port"], rule["cidr_blocks"]) for rule in added] == [(22, ["0.0.0.0/0"])]
     assert set(found) == {
         "module.environment.module.queues.aws_sqs_queue.this",
         "module.environment.module.security_groups.aws_security_group.ecs_tasks",
@@ -411,20 +430,35 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
     listed = api_client(owner).get("/api/v1/environments/drift-e2e/").json()["last_drift_check"]
     assert listed["status"] == "drifted" and len(listed["resources"]) == 2
 
-    # The owner closes the SSH port again by hand; an apply brings the queue back to its definition.
-    ec2.revoke_security_group_ingress(
-        GroupId=group["GroupId"],
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-    )
-    reconcile = run("apply")
-    assert reconcile.plan_summary["change"] == 1
-    assert Environment.objects.get(pk=environment.pk).status == "ready"
+    # The owner presses "Apply to reconcile" (the form on the environment page); a worker carries the run out.
+    page = client.get("/environments/drift-e2e/").content.decode()
+    assert 'id="reconcile-apply-button"' in page
+    response = client.post("/environments/drift-e2e/runs/", {"kind": "apply"})
+    assert response.status_code == 302
+    reconcile = executed(Run.objects.filter(environment=environment).latest("pk"))
+
+    assert reconcile.kind == "apply"
+    assert sorted((r["address"], r["action"]) for r in reconcile.plan_summary["resources"]) == [
+        ("module.environment.module.queues.aws_sqs_queue.this", "update"),
+        ("module.environment.module.security_groups.aws_security_group.ecs_tasks", "update"),
+    ]
+    reconciled = ingress_rules(group["GroupId"])
+    assert reconciled == defined, "SSH is closed again and the tasks still admit the load balancer"
     visibility = aws.client("sqs").get_queue_attributes(
         QueueUrl=outputs["work_queue_url"], AttributeNames=["VisibilityTimeout"]
     )["Attributes"]["VisibilityTimeout"]
     assert visibility == "300"
     assert check().status == "clean"
     assert Environment.objects.get(pk=environment.pk).status == "ready"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    evidence = {
+        "group": "spotmusic-drift-e2e-ecs-tasks",
+        "defined": defined,
+        "opened_in_the_console": opened,
+        "after_apply_to_reconcile": reconciled,
+    }
+    (ARTIFACTS / "reconcile.json").write_text(json.dumps(evidence, indent=2) + "\n")
+    print("\n" + json.dumps(evidence))
 
     # Leave the emulator as it was: destroying the sandbox's data waits for an approver.
     destroy = Run.objects.create(environment=environment, kind="destroy", requested_by=owner)
