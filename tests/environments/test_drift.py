@@ -142,6 +142,41 @@ def test_a_rule_added_in_the_console_is_drift_of_the_security_group():
     ]
 
 
+EGRESS_RULE = {**RULE, "type": "egress"}
+GROUP = {"address": "module.sg.aws_security_group.tasks", "type": "aws_security_group"}
+OWNED_RULE = {"address": "module.sg.aws_security_group_rule.https", "type": "aws_security_group_rule"}
+
+
+def test_an_egress_rule_no_resource_owns_stays_drift_after_an_apply_wrote_it_into_the_state():
+    # The group's egress is made of separate rules, so an apply kept the hand-made rule (port 25) in the state:
+    # Terraform's refresh-only plan reports nothing, the rule is still not Terraform's.
+    smtp = {"protocol": "tcp", "from_port": 25, "to_port": 25, "cidr_blocks": ["0.0.0.0/0"], "security_groups": []}
+    plan = plan_with(
+        state=(
+            {**GROUP, "values": {"id": SG, "ingress": [], "egress": [BLOCK, smtp]}},
+            {**OWNED_RULE, "values": EGRESS_RULE},
+        )
+    )
+
+    [resource] = engine.drifted_resources(plan)
+
+    assert resource["address"] == "module.sg.aws_security_group.tasks" and resource["action"] == "update"
+    assert resource["attributes"] == [
+        {"name": "egress", "before": None, "after": [{k: v for k, v in smtp.items() if v}]}
+    ]
+
+
+def test_a_group_whose_rules_are_all_owned_has_no_standing_drift():
+    plan = plan_with(
+        state=(
+            {**GROUP, "values": {"id": SG, "ingress": [BLOCK], "egress": [BLOCK]}},
+            {**OWNED_RULE, "values": EGRESS_RULE},
+        )
+    )
+
+    assert engine.drifted_resources(plan) == []
+
+
 def test_routes_policies_and_addresses_made_by_other_resources_are_not_drift():
     plan = plan_with(
         drift_entry(
@@ -459,6 +494,22 @@ def test_a_port_opened_behind_terraforms_back_is_drift_until_apply_to_reconcile_
     }
     (ARTIFACTS / "reconcile.json").write_text(json.dumps(evidence, indent=2) + "\n")
     print("\n" + json.dumps(evidence))
+
+    # The tasks' egress is made of separate rules (inline, it would close a cycle with the data stores' ingress):
+    # a hand-made egress rule is not removed by an apply, and so it stays drift, before and after one.
+    smtp = [{"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    ec2.authorize_security_group_egress(GroupId=group["GroupId"], IpPermissions=smtp)
+    tasks = "module.environment.module.security_groups.aws_security_group.ecs_tasks"
+    for when in ("before", "after"):
+        if when == "after":
+            client.post("/environments/drift-e2e/runs/", {"kind": "apply"})
+            executed(Run.objects.filter(environment=environment).latest("pk"))
+        standing = check()
+        assert standing.status == "drifted", when
+        [resource] = standing.resources
+        assert resource["address"] == tasks
+        assert [(r["from_port"], r["cidr_blocks"]) for r in resource["attributes"][0]["after"]] == [(25, ["0.0.0.0/0"])]
+    ec2.revoke_security_group_egress(GroupId=group["GroupId"], IpPermissions=smtp)
 
     # Leave the emulator as it was: destroying the sandbox's data waits for an approver.
     destroy = Run.objects.create(environment=environment, kind="destroy", requested_by=owner)

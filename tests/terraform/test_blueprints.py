@@ -263,6 +263,32 @@ def library_at(commit: str, directory: Path) -> Path:
 HANDED_OVER = [move for move in state_moves("full", STATE_MOVES_FILE) if move.handed_over]
 
 
+def run_request(blueprint: str, variables: dict, state_store: dict, emulator, run_id: int) -> engine.RunRequest:
+    """What Launchpad's run of ``variables["environment"]`` would ask the engine for, with generated secrets."""
+    return engine.RunRequest(
+        run_id=run_id,
+        blueprint=blueprint,
+        environment=variables["environment"],
+        region=REGION,
+        variables=variables,
+        secret_environment=secret_variables(),
+        endpoint=emulator.endpoint,
+        state_store=engine.StateStore(state_store["bucket"], state_store["dynamodb_table"]),
+    )
+
+
+def apply_layout(root: Path, request: engine.RunRequest, toolchain) -> TerraformRunner:
+    """Apply the blueprint ``root`` of an earlier library as it was, into the state ``request`` plans from."""
+    (root / "terraform.tfvars.json").write_text(json.dumps(request.variables))
+    store = request.state_store
+    backend = BackendConfig(store.bucket, request.state_key, REGION, store.lock_table, request.endpoint)
+    runner = TerraformRunner(root, toolchain, env={**os.environ, **request.secret_environment})
+    runner.init(backend_config=backend.settings())
+    runner.plan(root / "old.tfplan", var_file=root / "terraform.tfvars.json")
+    runner.apply(root / "old.tfplan")
+    return runner
+
+
 def test_an_environment_applied_with_the_previous_layout_is_planned_with_the_current_one_without_losing_a_resource(
     emulator, toolchain, state_store, tmp_path
 ):
@@ -273,29 +299,12 @@ def test_an_environment_applied_with_the_previous_layout_is_planned_with_the_cur
         "db_skip_final_snapshot": True,
         "secret_recovery_window_days": 0,
     }
-    env = secret_variables()
     variables = {"environment": environment, "aws_endpoint_url": emulator.endpoint, "region": REGION, **extra}
-    request = engine.RunRequest(
-        run_id=1,
-        blueprint="full",
-        environment=environment,
-        region=REGION,
-        variables=variables,
-        secret_environment=env,
-        endpoint=emulator.endpoint,
-        state_store=engine.StateStore(state_store["bucket"], state_store["dynamodb_table"]),
-    )
+    request = run_request("full", variables, state_store, emulator, run_id=1)
     # The previous layout applied as it was: its own blueprint root, modules and shared files (symlinks).
     old_root = previous_library(tmp_path / "old") / "blueprints" / "full"
     assert (old_root / "core.tf").is_symlink(), "the previous layout is the one with the shared files"
-    (old_root / "terraform.tfvars.json").write_text(json.dumps(variables))
-    backend = BackendConfig(
-        state_store["bucket"], request.state_key, REGION, state_store["dynamodb_table"], emulator.endpoint
-    )
-    old = TerraformRunner(old_root, toolchain, env={**os.environ, **env})
-    old.init(backend_config=backend.settings())
-    old.plan(old_root / "old.tfplan", var_file=old_root / "terraform.tfvars.json")
-    old.apply(old_root / "old.tfplan")
+    old = apply_layout(old_root, request, toolchain)
     before = set(old.state_addresses())
     assert "module.ecs.aws_ecs_service.web_api" in before and "module.network.aws_vpc.this" in before
 
@@ -345,28 +354,11 @@ def test_an_environment_whose_ingress_rules_were_separate_resources_keeps_every_
 ):
     environment = "bp-inline"
     prefix = f"spotmusic-{environment}"
-    env = secret_variables()
     variables = {"environment": environment, "aws_endpoint_url": emulator.endpoint, "region": REGION}
-    request = engine.RunRequest(
-        run_id=2,
-        blueprint="sandbox",
-        environment=environment,
-        region=REGION,
-        variables=variables,
-        secret_environment=env,
-        endpoint=emulator.endpoint,
-        state_store=engine.StateStore(state_store["bucket"], state_store["dynamodb_table"]),
-    )
+    request = run_request("sandbox", variables, state_store, emulator, run_id=2)
     old_root = library_before_inline_ingress(tmp_path / "old") / "blueprints" / "sandbox"
     assert "aws_security_group_rule" in (old_root.parent.parent / "modules/security_groups/main.tf").read_text()
-    (old_root / "terraform.tfvars.json").write_text(json.dumps(variables))
-    backend = BackendConfig(
-        state_store["bucket"], request.state_key, REGION, state_store["dynamodb_table"], emulator.endpoint
-    )
-    old = TerraformRunner(old_root, toolchain, env={**os.environ, **env})
-    old.init(backend_config=backend.settings())
-    old.plan(old_root / "old.tfplan", var_file=old_root / "terraform.tfvars.json")
-    old.apply(old_root / "old.tfplan")
+    old = apply_layout(old_root, request, toolchain)
     rules_before = security_group_rules(prefix)
     assert len(rules_before) == 4 and all(rules_before.values())
 
