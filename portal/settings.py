@@ -6,6 +6,7 @@ Production: DATABASE_URL (PostgreSQL), CELERY_BROKER_URL (Redis or RabbitMQ), re
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -219,6 +220,53 @@ LAUNCHPAD = {
     "REDISPATCH_AFTER_SECONDS": int(os.environ.get("LAUNCHPAD_REDISPATCH_AFTER_SECONDS", "60")),
 }
 
+
+# --- Networks: the VPC blocks environments get when their definition names none ---------------
+def network_block_prefix() -> int:
+    value = os.environ.get("LAUNCHPAD_NETWORK_BLOCK_PREFIX") or "16"
+    if not (value.isascii() and value.isdigit()) or not 16 <= int(value) <= 24:
+        raise ImproperlyConfigured(f"LAUNCHPAD_NETWORK_BLOCK_PREFIX={value!r} must be a whole number from 16 to 24.")
+    return int(value)
+
+
+def network_pools(block_prefix: int) -> dict[str, list[str]]:
+    """LAUNCHPAD_NETWORK_POOLS: comma-separated "region=CIDR" pairs ("*": every region not named), like an IPAM
+    pool per region; a region may have several. Each pool is carved into blocks of ``block_prefix``."""
+    value = os.environ.get("LAUNCHPAD_NETWORK_POOLS") or "*=10.0.0.0/8"
+    pools: dict[str, list[str]] = {}
+    for entry in value.split(","):
+        region, _, cidr = (part.strip() for part in entry.partition("="))
+        try:
+            network = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError:
+            network = None
+        if not region or network is None or network.prefixlen > block_prefix:
+            raise ImproperlyConfigured(
+                f"LAUNCHPAD_NETWORK_POOLS: {entry.strip()!r} must be region=CIDR (or *=CIDR), a network of "
+                f"/{block_prefix} or larger, such as eu-west-1=10.0.0.0/9."
+            )
+        pools.setdefault(region, []).append(str(network))
+    return pools
+
+
+LAUNCHPAD_NETWORK_BLOCK_PREFIX = network_block_prefix()
+LAUNCHPAD_NETWORK_POOLS = network_pools(LAUNCHPAD_NETWORK_BLOCK_PREFIX)
+
+# --- Approvals: who may apply what alone, per tier (docs/lifecycle.md, used by portal/runs/approval.py) --------
+# "every_change": a second person approves every plan that changes a resource.
+# "data_loss_by_owner" / "data_loss_by_others": which losses of data (a plan destroying or replacing a resource
+# that holds data: provisioning.engine.STATEFUL_RESOURCE_TYPES) wait for a second person when the environment's owner
+# asks for the plan, and when someone else does: "any", "shared" (only LAUNCHPAD_SHARED_DATA_TYPES) or "none".
+LAUNCHPAD_APPROVAL_POLICY = {
+    "dev": {"every_change": False, "data_loss_by_owner": "shared", "data_loss_by_others": "any"},
+    "staging": {"every_change": True, "data_loss_by_owner": "any", "data_loss_by_others": "any"},
+    "prod": {"every_change": True, "data_loss_by_owner": "any", "data_loss_by_others": "any"},
+}
+# Shared data: stores other people and services read, not only the environment's owner: its databases and tables
+# (a sandbox has none: its services point at a shared database). Queues, secrets, parameters and buckets of a dev
+# environment are its owner's to lose.
+LAUNCHPAD_SHARED_DATA_TYPES = ("aws_db_instance", "aws_rds_cluster", "aws_dynamodb_table")
+
 # --- Lifecycle: drift, expiry, notifications (docs/lifecycle.md) --------------
 # Every ready environment gets a refresh-only plan this often (it never applies anything).
 LAUNCHPAD_DRIFT_INTERVAL_SECONDS = int(os.environ.get("LAUNCHPAD_DRIFT_INTERVAL_SECONDS", "3600"))
@@ -284,6 +332,7 @@ SPECTACULAR_SETTINGS = {
         "NotificationEventEnum": "portal.notifications.choices.Event",
         "DeliveryStatusEnum": "portal.notifications.choices.DeliveryStatus",
         "DriftCheckStatusEnum": "portal.environments.choices.DriftCheckStatus",
+        "EnvironmentStatusEnum": "portal.environments.choices.EnvironmentStatus",
     },
 }
 

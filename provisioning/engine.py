@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -73,12 +73,10 @@ class RunRequest:
     secret_environment: dict[str, str]
     endpoint: str | None
     state_store: StateStore
+    # The environment's own key in the state store: an environment that takes a destroyed one's name has another.
+    state_key: str
     destroy: bool = False
     operation: str = "run"
-
-    @property
-    def state_key(self) -> str:
-        return f"environments/{self.environment}/terraform.tfstate"
 
 
 @dataclass
@@ -90,6 +88,8 @@ class PlanOutcome:
     findings: list[dict] = field(default_factory=list)
     # Why the audit could not check the plan, if it could not: the plan then waits for a person.
     audit_error: str = ""
+    # Each changed resource with its attributes before → after (plan_changes, ResourceChange.to_dict()).
+    changes: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -119,10 +119,8 @@ def masked(sink: LineSink, redactor: Redactor) -> LineSink:
 def summarise_plan(plan: dict) -> dict:
     """Counts of add / change / destroy and the resources behind them; stateful losses flagged."""
     summary = {"add": 0, "change": 0, "destroy": 0, "replace": 0, "resources": [], "stateful_losses": []}
-    for change in plan.get("resource_changes", []):
+    for change in _planned_changes(plan):
         actions = change["change"]["actions"]
-        if actions in (["no-op"], ["read"]):
-            continue
         replaced = "create" in actions and "delete" in actions
         if replaced:
             summary["replace"] += 1
@@ -134,12 +132,173 @@ def summarise_plan(plan: dict) -> dict:
             summary["change"] += 1
         elif actions == ["delete"]:
             summary["destroy"] += 1
-        action = "replace" if replaced else actions[0]
-        entry = {"address": change["address"], "type": change["type"], "action": action}
+        entry = {"address": change["address"], "type": change["type"], "action": _action(actions)}
         summary["resources"].append(entry)
         if "delete" in actions and change["type"] in STATEFUL_RESOURCE_TYPES:
             summary["stateful_losses"].append(entry)
     return summary
+
+
+def _planned_changes(plan: dict) -> list[dict]:
+    """The plan's resource_changes that change something (neither no-op nor a data source's read)."""
+    return [
+        change
+        for change in plan.get("resource_changes", [])
+        if change["change"]["actions"] not in (["no-op"], ["read"])
+    ]
+
+
+def _action(actions: list[str]) -> str:
+    return "replace" if "create" in actions and "delete" in actions else actions[0]
+
+
+# --- the plan review: what each resource's change does, attribute by attribute ------------------------
+KNOWN_AFTER_APPLY = "(known after apply)"
+# What a run keeps of its plan's values: one value at most MAX_VALUE_CHARS (as JSON), all of them at most
+# MAX_CHANGES_CHARS; the resources past that keep their action and address, without values.
+MAX_VALUE_CHARS = 2_000
+MAX_CHANGES_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    """One attribute of a planned change: ``before`` → ``after`` (None when absent: a create's before, a delete's
+    after). Sensitive values are SENSITIVE and values Terraform learns only by applying KNOWN_AFTER_APPLY,
+    also inside nested values."""
+
+    name: str
+    before: object = None
+    after: object = None
+    forces_replacement: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """What the plan does to one resource: its action and the attributes that change (a create's settings, a
+    delete's last values); ``replaced_because`` the attributes that force a replacement."""
+
+    address: str
+    module: str
+    type: str
+    action: str
+    attributes: tuple[AttributeChange, ...] = ()
+    replaced_because: tuple[str, ...] = ()
+    values_omitted: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def plan_changes(plan: dict, redactor: Redactor | None = None) -> list[ResourceChange]:
+    """Each resource the plan (``terraform show -json``) changes, with its attributes before → after.
+
+    A create shows the attributes it sets (not the provider's many nulls), a delete what goes, an update or a
+    replacement what differs, null and a zero value taken as equal (the drift checks' rule, ``changed_attributes``).
+    Values are bounded (MAX_VALUE_CHARS, MAX_CHANGES_CHARS); sensitive ones never leave Terraform's JSON, and
+    ``redactor`` masks any known secret a value still holds.
+    """
+    redactor = redactor or Redactor()
+    changes: list[ResourceChange] = []
+    budget = MAX_CHANGES_CHARS
+    for entry in _planned_changes(plan):
+        change = entry["change"]
+        action = _action(change["actions"])
+        forced = tuple(_attribute_name(path) for path in change.get("replace_paths") or [])
+        attributes = tuple(
+            AttributeChange(
+                name,
+                _bounded(before, redactor),
+                _bounded(after, redactor),
+                any(_within(name, path) or _within(path, name) for path in forced),
+            )
+            for name, before, after in _attribute_changes(action, change)
+        )
+        size = len(json.dumps([asdict(attribute) for attribute in attributes]))
+        budget -= size
+        changes.append(
+            ResourceChange(
+                address=entry["address"],
+                module=entry.get("module_address", ""),
+                type=entry["type"],
+                action=action,
+                attributes=attributes if budget >= 0 else (),
+                replaced_because=forced,
+                values_omitted=budget < 0 and bool(attributes),
+            )
+        )
+    return changes
+
+
+def _attribute_changes(action: str, change: dict) -> list[tuple[str, object, object]]:
+    if action == "create":
+        after = _shown(change.get("after"), change.get("after_sensitive"), change.get("after_unknown"))
+        return [(name, None, value) for name, value in (after or {}).items() if not _zero(value)]
+    if action == "delete":
+        before = _shown(change.get("before"), change.get("before_sensitive"), None)
+        return [(name, value, None) for name, value in (before or {}).items() if not _zero(value)]
+    # Compared in clear (a secret that changes is a change), shown masked: changed_attributes masks what it lists.
+    after = _shown(change.get("after"), None, change.get("after_unknown"))
+    return [
+        (attribute["name"], attribute["before"], attribute["after"])
+        for attribute in changed_attributes(
+            change.get("before"), after, change.get("before_sensitive"), change.get("after_sensitive")
+        )
+    ]
+
+
+def _shown(value: object, sensitive: object, unknown: object) -> object:
+    """``value`` as the review shows it: SENSITIVE and KNOWN_AFTER_APPLY in place of what Terraform marks so
+    (its markers mirror the value's shape), null and empty entries of objects dropped."""
+    if sensitive is True:
+        return SENSITIVE
+    if unknown is True:
+        return KNOWN_AFTER_APPLY
+    if isinstance(value, dict) or isinstance(unknown, dict):
+        value = value if isinstance(value, dict) else {}
+        names = set(value) | {name for name, marker in (unknown or {}).items() if marker is True}
+        shown = {name: _shown(value.get(name), _marker(sensitive, name), _marker(unknown, name)) for name in names}
+        return {name: item for name, item in sorted(shown.items()) if not _zero(item)}
+    if isinstance(value, list):
+        items = [_shown(item, _marker(sensitive, index), _marker(unknown, index)) for index, item in enumerate(value)]
+        return [item for item in items if item != {}]  # an empty block stands for none (see _canonical)
+    return value
+
+
+def _marker(marker: object, key: str | int) -> object:
+    """The part of a sensitivity or unknown marker for one key of an object or one item of a list."""
+    if isinstance(marker, dict) and isinstance(key, str):
+        return marker.get(key)
+    if isinstance(marker, list) and isinstance(key, int) and key < len(marker):
+        return marker[key]
+    return None
+
+
+def _attribute_name(path: list) -> str:
+    """A replace path (``["ingress", 0, "cidr_blocks"]``) as the name the review gives it: the attribute up to
+    its first list index (lists are compared whole)."""
+    names: list[str] = []
+    for step in path:
+        if not isinstance(step, str):
+            break
+        names.append(step)
+    return ".".join(names)
+
+
+def _within(name: str, outer: str) -> bool:
+    return name == outer or name.startswith(outer + ".")
+
+
+def _bounded(value: object, redactor: Redactor) -> object:
+    """``value`` with known secrets masked, and cut to MAX_VALUE_CHARS (as a string) when longer."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    masked_text = redactor(text)
+    if len(masked_text) > MAX_VALUE_CHARS:
+        return f"{masked_text[:MAX_VALUE_CHARS]}… ({len(masked_text):,} characters in all)"
+    if masked_text == text:
+        return value
+    return masked_text if isinstance(value, str) else json.loads(masked_text)
 
 
 def audit_plan(plan: dict) -> tuple[list[dict], str]:
@@ -460,8 +619,9 @@ def plan(
 
     In ``workspace`` when given (kept by the caller for an apply right after), else in one of its own.
     """
-    sink = masked(sink, Redactor(request.secret_environment.values()))
-    with _run_workspace(request, work_dir, workspace) as shared, watching_lock(request, sink) as sink:
+    redactor = Redactor(request.secret_environment.values())
+    drift = DriftReport(masked(sink, redactor))
+    with _run_workspace(request, work_dir, workspace) as shared, watching_lock(request, drift) as sink:
         rendered, runner = shared.runner(request, toolchain, sink)
         migrate_state(runner, request.blueprint, request.environment, sink)
         has_changes = runner.plan(
@@ -473,8 +633,10 @@ def plan(
             stop=stop,
         )
         # A plan without changes applies nothing: neither its summary nor the pre-apply audit needs Terraform to
-        # load the provider's schema again for `show -json` (about a second and a CPU-second per no-op run).
-        shown = runner.show_plan(rendered.plan_file) if has_changes else {}
+        # load the provider's schema again for `show -json` (about a second and a CPU-second per no-op run), unless
+        # Terraform reported drift, which only the shown plan's attributes tell from representation noise.
+        shown = runner.show_plan(rendered.plan_file) if has_changes or drift.held else {}
+        drift.release(shown)
         findings, audit_error = audit_plan(shown) if has_changes and not request.destroy else ([], "")
         return PlanOutcome(
             has_changes=has_changes,
@@ -482,6 +644,7 @@ def plan(
             plan=rendered.plan_file.read_bytes(),
             findings=findings,
             audit_error=audit_error,
+            changes=[change.to_dict() for change in plan_changes(shown, redactor)],
         )
 
 
@@ -867,6 +1030,32 @@ def _unowned_rules(state: list[dict]) -> list[dict]:
     return found
 
 
+class DriftReport:
+    """A sink for a plan's output that holds back Terraform's "Drift detected" events until the plan is shown, then
+    passes on those of the resources the drift checks find drifted (``drifted_resources``): a plan's log and the
+    drift panel then tell the same story, without the representation noise Terraform reports after every apply."""
+
+    def __init__(self, sink: LineSink) -> None:
+        self.sink = sink
+        self.held: list[tuple[str, str]] = []
+
+    def __call__(self, stream: str, line: str) -> None:
+        event = json_event(line) if stream == "stdout" and '"resource_drift"' in line else None
+        if event is not None and event.get("type") == "resource_drift":
+            resource = (event.get("change") or {}).get("resource") or {}
+            self.held.append((str(resource.get("addr", "")), line))
+            return
+        self.sink(stream, line)
+
+    def release(self, plan: dict) -> None:
+        """Pass on the held events of the resources that drifted, as ``plan`` (``show -json``) tells."""
+        drifted = {resource["address"] for resource in drifted_resources(plan)}
+        for address, line in self.held:
+            if address in drifted:
+                self.sink("stdout", line)
+        self.held = []
+
+
 def _redacted(attribute: dict, redactor: Redactor) -> dict:
     def clean(value: object) -> object:
         if isinstance(value, str):
@@ -884,8 +1073,8 @@ def check_drift(request: RunRequest, toolchain: Toolchain, work_dir: Path, sink:
     Reads only: the plan is never applied, and the state is left as it is.
     """
     redactor = Redactor(request.secret_environment.values())
-    sink = masked(sink, redactor)
-    with _workspace(request, work_dir) as workspace, watching_lock(request, sink) as sink:
+    drift = DriftReport(masked(sink, redactor))
+    with _workspace(request, work_dir) as workspace, watching_lock(request, drift) as sink:
         runner = _runner(workspace, toolchain, request)
         runner.init(backend_config=workspace.backend_file, on_line=sink)
         runner.plan(
@@ -893,6 +1082,7 @@ def check_drift(request: RunRequest, toolchain: Toolchain, work_dir: Path, sink:
         )
         # Shown even when Terraform reports nothing: a rule no resource owns stays in the refreshed state.
         plan = runner.show_plan(workspace.plan_file)
+    drift.release(plan)
     resources = drifted_resources(plan, redactor)
     return DriftOutcome(
         drifted=bool(resources), resources=resources, reported_by_terraform=len(plan.get("resource_drift", []))

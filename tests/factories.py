@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from portal.accounts.models import ApiToken
 from portal.audit.models import Finding
+from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Blueprint, Environment, create_environment, sync_blueprints
 from portal.jobs.models import heartbeat_timeout
 from portal.runs.models import Run
@@ -50,6 +51,14 @@ def make_environment(
         variables=variables,
         owner=owner or make_user(),
     )
+
+
+def applied(environment: Environment) -> Environment:
+    """``environment`` as its first apply left it: ready, its resources in AWS (a destroy then goes through
+    Terraform; one that holds nothing is deleted at once)."""
+    Environment.objects.filter(pk=environment.pk).update(status=EnvironmentStatus.READY)
+    environment.refresh_from_db()
+    return environment
 
 
 def stale_heartbeat():

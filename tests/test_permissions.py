@@ -20,7 +20,7 @@ from portal.activity.models import ActivityEntry, record
 from portal.environments.models import DriftCheck, Environment
 from portal.notifications.models import Webhook
 from portal.runs.models import Run
-from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs, token_for
+from tests.factories import api_client, applied, make_environment, make_run, make_user, record_enqueued_runs, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,7 @@ MATRIX = [
     *expect("PATCH", "/api/v1/environments/{env}/", 401, 200, 403, 403, 200),
     *expect("PUT", "/api/v1/environments/{env}/", 401, 405, 405, 405, 405),
     *expect("DELETE", "/api/v1/environments/{env}/", 401, 202, 403, 403, 202),
+    *expect("GET", "/api/v1/environments/{env}/history/", 401, 200, 200, 200, 200),
     *expect("GET", "/api/v1/environments/{env}/runs/", 401, 200, 200, 200, 200),
     *expect("POST", "/api/v1/environments/{env}/runs/", 401, 201, 403, 403, 201),
     *expect("GET", "/api/v1/runs/{queued}/", 401, 200, 200, 200, 200),
@@ -139,7 +140,7 @@ def fresh_throttle_counts():
 def world():
     """One user per role, an environment of the owner's with a queued run and one awaiting approval."""
     users = {role: make_user(role if role in ("approver", "admin") else "engineer") for role in ROLES[1:]}
-    environment = make_environment(owner=users["owner"], name="owned", vpc_cidr="172.20.0.0/16")
+    environment = applied(make_environment(owner=users["owner"], name="owned", vpc_cidr="172.20.0.0/16"))
     stranger = make_user()
     token_for(stranger)
     return {

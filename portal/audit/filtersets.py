@@ -95,7 +95,14 @@ class FindingFilterSet(FilterSet):
         return queryset
 
     def page_choices(self) -> dict[str, list[tuple[str, str]]]:
-        names = Environment.objects.order_by("name").values_list("name", flat=True)
+        # Destroyed environments only when asked for (the one chosen stays on the menu).
+        chosen = self.data.get("environment") if self.is_bound else None
+        names = sorted(
+            {
+                *Environment.objects.not_destroyed().values_list("name", flat=True),
+                *([chosen] if chosen and chosen != ACCOUNT_WIDE else []),
+            }
+        )
         return {
             "environment": [
                 ("", "Any environment"),

@@ -32,7 +32,7 @@ def _protected(finding: Finding, collection: Collection) -> bool:
 def record_audit(run: AuditRun, collection: Collection, findings: list[RuleFinding]) -> AuditRun:
     """Bring the findings of the run's scope up to date with what the audit saw, and finish the run."""
     now = timezone.now()
-    environments = {environment.name: environment for environment in Environment.objects.all()}
+    environments = Environment.objects.by_name()  # a tag names the environment holding the name now
     release_expired_suppressions(now)
     counts = {"new": 0, "reopened": 0, "resolved": 0}
     with transaction.atomic():

@@ -131,7 +131,7 @@ def audit_request(request):
         messages.error(request, "Choose the whole account or a live environment to audit.")
         return redirect("audit:findings")
     name = form.cleaned_data["environment"]
-    environment = get_object_or_404(Environment, name=name) if name else None
+    environment = get_object_or_404(Environment.objects.named(name)) if name else None
     run = request_audit(request.user, environment, request=request)
     messages.success(request, f"Audit #{run.pk} of {run.scope_label} queued: findings update when it is done.")
     return redirect("audit:findings")
@@ -215,7 +215,7 @@ def iam_roles(request):
     read, error = _live_read(request, browse.iam_roles)
     roles = sorted(read.resources if read else [], key=lambda role: role.id.lower())
     seen = sorted({role.environment for role in roles if role.environment})
-    names = sorted({*seen, *Environment.objects.values_list("name", flat=True)})
+    names = sorted({*seen, *Environment.objects.not_destroyed().values_list("name", flat=True)})
     filters = RoleFilterForm(request.GET or None, environments=names)
     roles = filters.filter(roles)
     counts = browse.open_counts_by_arn(ResourceKind.IAM_ROLE)

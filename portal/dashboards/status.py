@@ -103,7 +103,9 @@ def demo_environment_ids() -> set[int]:
     """Environments the demo traffic wrote to; only labelled while Launchpad talks to an emulator."""
     if not aws.endpoint_url():
         return set()
-    return set(DemoTraffic.objects.values_list("environment_id", flat=True))
+    # A destroyed environment's made-up data went with its resources: it is no longer labelled demo data.
+    written = DemoTraffic.objects.exclude(environment__status=EnvironmentStatus.DESTROYED)
+    return set(written.values_list("environment_id", flat=True))
 
 
 class AlarmPrefixes:
@@ -125,9 +127,16 @@ class AlarmPrefixes:
         return sorted(prefix for _, prefix in found)
 
 
-def fleet_environments():
-    """Every environment, with only the fields the fleet shows and reads (the blueprint's variables are large)."""
-    return Environment.objects.select_related("blueprint").only(
+def asks_for_destroyed(params) -> bool:
+    """``?include_destroyed=true`` on the fleet page or its API: destroyed environments are shown too."""
+    return params.get("include_destroyed", "").lower() in {"1", "true", "yes"}
+
+
+def fleet_environments(include_destroyed: bool = False):
+    """Every environment (destroyed ones only when asked for), with only the fields the fleet shows and reads
+    (the blueprint's variables are large)."""
+    environments = Environment.objects.all() if include_destroyed else Environment.objects.not_destroyed()
+    return environments.select_related("blueprint").only(
         "name", "status", "tier", "region", "outputs", "blueprint__name"
     )
 
@@ -190,7 +199,11 @@ def environment_dashboard(environment: Environment, window: str = DEFAULT_WINDOW
 
     The one check of ``window`` for the pages and the API: WindowRefused when it is not a chart window."""
     chosen_window(window)
-    demo = bool(aws.endpoint_url()) and DemoTraffic.objects.filter(environment=environment).exists()
+    demo = (
+        bool(aws.endpoint_url())
+        and environment.status != EnvironmentStatus.DESTROYED
+        and DemoTraffic.objects.filter(environment=environment).exists()
+    )
     findings = list(open_high_findings(environment))
     if not is_readable(environment):
         health = with_findings(health_when_not_readable(environment), findings)
@@ -218,9 +231,10 @@ def environment_dashboard(environment: Environment, window: str = DEFAULT_WINDOW
     return Dashboard(environment, health, summary, metrics, window, demo, cached, findings=findings)
 
 
-def fleet(environments=None, refresh: bool = False) -> list[FleetEntry]:
-    """Every environment's health, worst first: cached badges, the missing ones read from AWS side by side."""
-    environments = list(environments if environments is not None else fleet_environments())
+def fleet(environments=None, refresh: bool = False, include_destroyed: bool = False) -> list[FleetEntry]:
+    """Every environment's health (destroyed ones only when asked for), worst first: cached badges, the missing ones
+    read from AWS side by side."""
+    environments = list(environments if environments is not None else fleet_environments(include_destroyed))
     prefixes = AlarmPrefixes(environments)
     demo = demo_environment_ids()
     readable = {

@@ -12,9 +12,15 @@ from portal.environments.models import Environment
 from provisioning.status import DEFAULT_WINDOW, WINDOWS, Metrics
 
 
-def _fleet_context() -> dict:
-    entries = status.fleet()
-    return {"entries": entries, "counts": status.level_counts(entries), "ttl": status.ttl()}
+def _fleet_context(request) -> dict:
+    include_destroyed = status.asks_for_destroyed(request.GET)
+    entries = status.fleet(include_destroyed=include_destroyed)
+    return {
+        "entries": entries,
+        "counts": status.level_counts(entries),
+        "ttl": status.ttl(),
+        "include_destroyed": include_destroyed,
+    }
 
 
 @login_required
@@ -24,18 +30,18 @@ def fleet(request):
     if request.method == "POST":
         status.fleet(refresh=True)
         return redirect("dashboards:fleet")
-    return render(request, "dashboards/fleet.html", _fleet_context())
+    return render(request, "dashboards/fleet.html", _fleet_context(request))
 
 
 @login_required
 @require_GET
 def fleet_live(request):
     """The fleet page's table alone, for the page to refresh itself."""
-    return render(request, "dashboards/_fleet_live.html", _fleet_context())
+    return render(request, "dashboards/_fleet_live.html", _fleet_context(request))
 
 
 def _dashboard_context(request, name: str, refresh: bool = False) -> dict:
-    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner"), name=name)
+    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner").named(name))
     window = request.GET.get("window", DEFAULT_WINDOW)
     dashboard = status.environment_dashboard(environment, window, refresh=refresh)
     return {

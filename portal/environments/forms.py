@@ -18,6 +18,10 @@ from portal.environments.models import (
 from portal.text_input import unencodable_in
 
 VARIABLE_PREFIX = "var_"
+NETWORK_HELP = (
+    "Leave empty to get a free block: Launchpad takes the first one of the region's pool that no other "
+    "environment uses."
+)
 # Types edited as JSON: every collection and structural Terraform type, and "any".
 _SCALAR_TYPES = {"string", "number", "bool"}
 
@@ -124,6 +128,10 @@ class EnvironmentForm(forms.Form):
         self.fields["lifetime_hours"].initial = default_lifetime_hours(blueprint, Tier.DEV)
         for variable in self.variables:
             self.fields[variable_field_name(variable["name"])] = variable_field(variable)
+        network = self.fields.get(variable_field_name("vpc_cidr"))
+        if network is not None:  # Launchpad takes a free block from the region's pool (validate_environment)
+            network.initial, network.required = None, False
+            network.help_text = f"{network.help_text} {NETWORK_HELP}".strip()
 
     def variable_fields(self) -> list[forms.BoundField]:
         return [self[variable_field_name(variable["name"])] for variable in self.variables]

@@ -29,7 +29,7 @@ from portal.environments.choices import (
 )
 from portal.jobs.models import Job, JobEvent
 from portal.refusals import Refused
-from portal.runs.choices import FINISHED_STATUSES
+from portal.runs.choices import FINISHED_STATUSES, WORKING_STATUSES
 from portal.text_input import shown_key, unencodable_problem
 from provisioning.blueprints import VariableValueError, check_value, list_blueprints, read_blueprint
 
@@ -120,9 +120,35 @@ def sync_blueprints_after_migrate(**kwargs) -> None:
 NEWEST_FIRST = ("-created_at", "-id")
 
 
+# Of the environments that carried a name, the one it means first: not destroyed, then the newest.
+_MEANT_FIRST = (
+    models.Case(models.When(status=EnvironmentStatus.DESTROYED, then=1), default=0),
+    "-created_at",
+    "-id",
+)
+
+
 class EnvironmentQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)
+
+    def not_destroyed(self):
+        """What the list, the fleet and the menus show unless asked for more: destroyed environments left out."""
+        return self.exclude(status=EnvironmentStatus.DESTROYED)
+
+    def named(self, name: str):
+        """The environment ``name`` means, alone in the queryset (or none): the one not destroyed, which holds the
+        name, else the latest destroyed one. A name is used again once destroyed (earlier ones: Environment.history).
+        """
+        meant = self.model.objects.filter(name=name).order_by(*_MEANT_FIRST)
+        return self.filter(pk__in=models.Subquery(meant.values("pk")[:1]))
+
+    def by_name(self) -> dict:
+        """{name: the environment it means (as named)} over the queryset."""
+        found = {}
+        for environment in self.order_by(*_MEANT_FIRST):
+            found.setdefault(environment.name, environment)
+        return found
 
     def with_latest_run(self):
         """Each environment's newest run (Environment.latest_run) in one query for the whole page, not one a row."""
@@ -151,7 +177,8 @@ def _prefetched_newest(environment, to_attr: str, read):
 class Environment(models.Model):
     """A Spotmusic environment: a blueprint, its variables, and what Terraform made of it."""
 
-    name = models.CharField(max_length=20, unique=True)
+    # Unique among the environments not destroyed (Meta.constraints): a destroyed name may be used again.
+    name = models.CharField(max_length=20)
     blueprint = models.ForeignKey(Blueprint, on_delete=models.PROTECT, related_name="environments")
     tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.DEV)
     region = models.CharField(max_length=20, default="eu-west-1")
@@ -172,10 +199,21 @@ class Environment(models.Model):
         "runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
 
+    # Where Terraform keeps the environment's state in the state store: one key per environment ever made, so one
+    # that takes a destroyed environment's name starts from an empty state (state_key_for).
+    state_key = models.CharField(max_length=100, unique=True, editable=False)
+
     objects = EnvironmentQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=~models.Q(status=EnvironmentStatus.DESTROYED),
+                name="environment_name_unique_unless_destroyed",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -219,6 +257,17 @@ class Environment(models.Model):
         """``TF_VAR_*`` for each generated secret: how secrets reach Terraform."""
         return {f"TF_VAR_{name}": value for name, value in self.secrets().items()}
 
+    def history(self):
+        """Every environment that carried this name, this one included, the newest first."""
+        return Environment.objects.filter(name=self.name).order_by("-created_at", "-id")
+
+    @property
+    def holds_nothing(self) -> bool:
+        """Nothing of the environment exists in AWS: never applied (or its applies created nothing: the status
+        stays new, Environment.applied) and no worker planning or applying a run of it (a queued run, or a plan
+        waiting for an approver, has changed nothing)."""
+        return self.status == EnvironmentStatus.NEW and not self.runs.filter(status__in=WORKING_STATUSES).exists()
+
     def page_url(self, section: str = "") -> str:
         """The environment's page in the browser (for notifications), at ``section`` when given."""
         url = settings.LAUNCHPAD_BASE_URL + reverse("environments:detail", args=[self.name])
@@ -238,9 +287,17 @@ class Environment(models.Model):
         self.save(update_fields=["status", *fields, "updated_at"])
 
     def begin_provisioning(self) -> None:
-        """An apply run starts applying: provisioning. Refused while another change is under way."""
+        """An apply run starts applying: provisioning. Refused while another change is under way, or when the
+        environment was destroyed and a newer one holds its name."""
         self._require(*CHANGEABLE_STATUSES, action="begin an apply")
+        if self.status == EnvironmentStatus.DESTROYED and self.name_taken_again():
+            raise LifecycleError(
+                f"This {self.name} was destroyed and a newer environment has its name: it cannot be applied again."
+            )
         self._set_status(EnvironmentStatus.PROVISIONING)
+
+    def name_taken_again(self) -> bool:
+        return Environment.objects.not_destroyed().filter(name=self.name).exclude(pk=self.pk).exists()
 
     def begin_destroying(self) -> None:
         """A destroy run starts applying: destroying. Refused while another change is under way, or once
@@ -452,7 +509,7 @@ def validate_environment(
             errors.setdefault("name", []).append(
                 "Use 3-20 characters: lowercase letters, digits and hyphens, starting with a letter."
             )
-        elif Environment.objects.filter(name=name).exists():
+        elif Environment.objects.not_destroyed().filter(name=name).exists():
             errors.setdefault("name", []).append(f"An environment called {name!r} already exists.")
     if not blueprint.available:
         errors.setdefault("blueprint", []).append(f"The blueprint {blueprint.name!r} is no longer in the library.")
@@ -497,9 +554,13 @@ def validate_environment(
     if missing:
         errors.setdefault("variables", []).append(f"Missing required variables: {', '.join(sorted(missing))}.")
 
-    if "vpc_cidr" in declared and "variables" not in errors:
-        cidr = variables.get("vpc_cidr", declared["vpc_cidr"]["default"])
-        problem = _cidr_problem(cidr, region, exclude=instance)
+    if "vpc_cidr" in declared and "variables" not in errors and region in REGIONS:
+        if "vpc_cidr" in variables or instance is not None:
+            problem = _cidr_problem(variables.get("vpc_cidr", declared["vpc_cidr"]["default"]), region, instance)
+        else:
+            cidr = free_network(region)
+            problem = None if cidr else _pool_exhausted(region)
+            variables = {**variables, "vpc_cidr": cidr}
         if problem:
             errors.setdefault("vpc_cidr", []).append(problem)
     if errors:
@@ -543,6 +604,64 @@ def _string_problem(value, path: str) -> str | None:
     return None
 
 
+# --- networks: a block per environment, no two live ones of a region overlapping -------------------------------
+class NetworkPool(models.Model):
+    """A region's pool of VPC blocks (LAUNCHPAD_NETWORK_POOLS). Its row is locked while a definition of the region
+    takes or checks a block (lock_networks): two at the same moment never get overlapping blocks."""
+
+    region = models.CharField(max_length=20, unique=True)
+
+    def __str__(self) -> str:
+        return f"network pool of {self.region}"
+
+
+def lock_networks(region: str) -> None:
+    """Hold ``region``'s pool until the transaction ends: a definition checking or taking a block there meanwhile
+    waits, and then sees the block stored. Call it inside the transaction that stores the environment."""
+    NetworkPool.objects.get_or_create(region=region)
+    NetworkPool.objects.select_for_update().get(region=region)
+
+
+def pool_networks(region: str) -> list[ipaddress.IPv4Network]:
+    """The networks ``region``'s blocks are carved from (its own pools, or those of "*")."""
+    pools = settings.LAUNCHPAD_NETWORK_POOLS
+    return [ipaddress.IPv4Network(cidr) for cidr in pools.get(region, pools.get("*", []))]
+
+
+def _networks_in_use(region: str, exclude: Environment | None) -> list[tuple[str, ipaddress.IPv4Network]]:
+    """The blocks of the live environments of ``region`` (a destroyed environment's block is free again)."""
+    others = Environment.objects.live().filter(region=region).select_related("blueprint")
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    return [(other.name, ipaddress.IPv4Network(other.vpc_cidr, strict=False)) for other in others if other.vpc_cidr]
+
+
+def free_network(region: str) -> str | None:
+    """The first block of ``region``'s pools that no live environment's network overlaps, or None when none is
+    left. Hold the pool (lock_networks) from this choice until the environment is stored."""
+    size = 2 ** (32 - settings.LAUNCHPAD_NETWORK_BLOCK_PREFIX)
+    used = [network for _, network in _networks_in_use(region, None)]
+    for pool in pool_networks(region):
+        start, end = int(pool.network_address), int(pool.broadcast_address)
+        while start + size - 1 <= end:
+            clash = next(
+                (n for n in used if int(n.network_address) < start + size and int(n.broadcast_address) >= start), None
+            )
+            if clash is None:
+                return str(ipaddress.IPv4Network((start, settings.LAUNCHPAD_NETWORK_BLOCK_PREFIX)))
+            past = int(clash.broadcast_address) + 1  # the next block boundary after the clash
+            start = -(-past // size) * size
+    return None
+
+
+def _pool_exhausted(region: str) -> str:
+    pools = ", ".join(str(network) for network in pool_networks(region)) or "none configured"
+    return (
+        f"No free /{settings.LAUNCHPAD_NETWORK_BLOCK_PREFIX} is left in {region}'s network pool ({pools}): "
+        "give a vpc_cidr of your own."
+    )
+
+
 def _cidr_problem(cidr, region: str, exclude: Environment | None) -> str | None:
     try:
         network = ipaddress.IPv4Network(cidr, strict=True)
@@ -550,14 +669,18 @@ def _cidr_problem(cidr, region: str, exclude: Environment | None) -> str | None:
         return f"{str(cidr)[:64]!r} is not a valid IPv4 CIDR block (like 10.20.0.0/16)."
     if not 16 <= network.prefixlen <= 24:
         return f"{cidr} is a /{network.prefixlen}: use a block from /16 to /24."
-    others = Environment.objects.live().filter(region=region).select_related("blueprint")
-    if exclude is not None:
-        others = others.exclude(pk=exclude.pk)
-    for other in others:
-        other_cidr = other.vpc_cidr
-        if other_cidr and network.overlaps(ipaddress.IPv4Network(other_cidr, strict=False)):
-            return f"{cidr} overlaps {other.name}'s {other_cidr} in {region}."
+    for other_name, other in _networks_in_use(region, exclude):
+        if network.overlaps(other):
+            return f"{cidr} overlaps {other_name}'s {other} in {region}."
     return None
+
+
+def state_key_for(name: str) -> str:
+    """The state key of a new environment called ``name``: numbered by how many had the name before, so each one
+    that ever carried it has its own state (those made before names were reusable kept
+    ``environments/<name>/terraform.tfstate``)."""
+    generation = Environment.objects.filter(name=name).count() + 1
+    return f"environments/{name}/{generation}/terraform.tfstate"
 
 
 def _check_hours(hours, field: str) -> None:
@@ -603,6 +726,8 @@ def create_environment(
     keeps it until someone destroys it.
     """
     errors: dict[str, list[str]] = {}
+    if region in REGIONS:
+        lock_networks(region)
     try:
         variables = validate_environment(name=name, blueprint=blueprint, tier=tier, region=region, variables=variables)
     except ValidationError as error:
@@ -621,6 +746,7 @@ def create_environment(
         owner=owner,
         variables=variables,
         expires_at=expires_at,
+        state_key=state_key_for(name),
     )
     environment.ensure_secrets()
     try:

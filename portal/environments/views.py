@@ -9,6 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,8 +22,8 @@ from portal.environments.models import Blueprint, Environment
 from portal.environments.services import define_environment, request_drift_check
 from portal.permissions import can_change_environment
 from portal.runs.choices import FINISHED_STATUSES, RunKind
-from portal.runs.models import TransitionError
-from portal.runs.services import request_run
+from portal.runs.models import Run, TransitionError
+from portal.runs.services import destroy_outlook, request_run
 
 PAGE_SIZE = 50
 
@@ -100,6 +102,7 @@ def _environment_context(request, environment: Environment) -> dict:
             for variable in declared
         ],
         "can_change": can_change_environment(request.user, environment),
+        "earlier": environment.history().exclude(pk=environment.pk).count(),
     }
 
 
@@ -147,20 +150,37 @@ def _output(name: str, value) -> dict:
 @login_required
 @require_GET
 def environment_detail(request, name: str):
-    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner"), name=name)
+    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner").named(name))
     return render(request, "environments/environment_detail.html", _environment_context(request, environment))
+
+
+@login_required
+@require_GET
+def environment_history(request, name: str):
+    """Every environment that carried ``name`` (a destroyed one's name may be used again), the newest first, each
+    with its runs: the history of a destroyed environment stays reachable once its name is taken again."""
+    runs = Run.objects.select_related("requested_by").order_by("-created_at", "-id")
+    environments = list(
+        Environment.objects.filter(name=name)
+        .select_related("blueprint", "owner")
+        .prefetch_related(Prefetch("runs", queryset=runs))
+        .order_by("-created_at", "-id")
+    )
+    if not environments:
+        raise Http404(f"No environment was ever called {name}.")
+    return render(request, "environments/environment_history.html", {"name": name, "environments": environments})
 
 
 @login_required
 @require_GET
 def environment_live(request, name: str):
     """The live part of the environment page (status, outputs, runs), polled while a run is unfinished."""
-    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner"), name=name)
+    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner").named(name))
     return render(request, "environments/_environment_live.html", _environment_context(request, environment))
 
 
 def _changeable(request, name: str) -> Environment:
-    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner"), name=name)
+    environment = get_object_or_404(Environment.objects.select_related("blueprint", "owner").named(name))
     if not can_change_environment(request.user, environment):
         raise PermissionDenied("Only the environment's owner or an admin can ask for its runs.")
     return environment
@@ -193,10 +213,16 @@ def environment_destroy(request, name: str):
             # sees here); other pages let a refusal through to RefusalMiddleware and its own status.
             form.add_error(None, str(error))
         else:
+            if run.is_finished:  # nothing was ever applied: deleted at once
+                messages.success(request, f"{environment.name} is deleted: nothing of it was ever applied.")
+                return redirect("environments:list")
             return redirect("runs:detail", run.pk)
     status = 400 if request.method == "POST" else 200
     return render(
-        request, "environments/environment_destroy.html", {"environment": environment, "form": form}, status=status
+        request,
+        "environments/environment_destroy.html",
+        {"environment": environment, "form": form, "outlook": destroy_outlook(environment, request.user)},
+        status=status,
     )
 
 

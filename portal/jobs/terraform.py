@@ -47,6 +47,7 @@ def terraform_request(
         secret_environment=environment.secret_environment(),
         endpoint=endpoint,
         state_store=store,
+        state_key=environment.state_key,
         destroy=destroy,
         operation=operation,
     )

@@ -92,7 +92,12 @@ def _after_plan(
         state = engine.applied_state(_request(run, store), chain, settings.LAUNCHPAD["WORK_DIR"], writer, workspace)
     with transaction.atomic():
         run.planned(
-            outcome.summary, outcome.has_changes, reasons, crypto.encrypt_bytes(outcome.plan), findings=outcome.findings
+            outcome.summary,
+            outcome.has_changes,
+            reasons,
+            crypto.encrypt_bytes(outcome.plan),
+            findings=outcome.findings,
+            changes=outcome.changes,
         )
         if run.kind == RunKind.PLAN or not outcome.has_changes:
             writer("launchpad", "No changes to apply." if not outcome.has_changes else "Plan ready.")

@@ -5,6 +5,8 @@ Every status change goes through one method here, which checks the current statu
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
@@ -18,6 +20,10 @@ from portal.jobs.models import Job, JobEvent
 from portal.refusals import Refused
 from portal.runs.choices import ACTIVE_STATUSES, FINISHED_STATUSES, WORKING_STATUSES, RunKind, RunStatus
 from provisioning.audit import high_findings
+
+# The module path an address begins with: module.environment.module.network of
+# module.environment.module.network.aws_subnet.private[0] (module keys may hold dots, inside brackets).
+MODULE_OF_ADDRESS = re.compile(r"^((?:module\.[^.\[]+(?:\[[^\]]*\])?\.)*)")
 
 
 class TransitionError(Refused):
@@ -81,6 +87,9 @@ class Run(Job):
     needs_approval = models.BooleanField(default=False)
     approval_reasons = models.JSONField(default=list, blank=True)
     plan_summary = models.JSONField(default=dict, blank=True)
+    # Each resource the plan changes, its attributes before → after, sensitive values masked and the whole bounded
+    # (provisioning.engine.plan_changes): the plan review's values, kept apart from the summary runs are listed with.
+    plan_changes = models.JSONField(default=list, blank=True)
     # The security check's findings on the plan (provisioning.audit), shown in the plan review.
     plan_findings = models.JSONField(default=list, blank=True)
     has_changes = models.BooleanField(null=True)
@@ -109,6 +118,24 @@ class Run(Job):
     def high_plan_findings(self) -> list[dict]:
         """Plan findings of high severity: only an admin may approve such a plan, with a justification."""
         return high_findings(self.plan_findings or [])
+
+    def changes(self) -> list[dict]:
+        """Each resource the plan changes (``provisioning.engine.ResourceChange.to_dict()``), in the summary's order;
+        a run planned before values were kept has its resources' actions alone, without attributes."""
+        kept = {change["address"]: change for change in self.plan_changes or []}
+        return [
+            kept.get(resource["address"])
+            or {
+                "address": resource["address"],
+                "module": MODULE_OF_ADDRESS.match(resource["address"]).group(1).rstrip("."),
+                "type": resource["type"],
+                "action": resource["action"],
+                "attributes": [],
+                "replaced_because": [],
+                "values_omitted": False,
+            }
+            for resource in (self.plan_summary or {}).get("resources", [])
+        ]
 
     def overridden_findings_record(self, approve: bool) -> dict:
         """For the activity log of an approval: the high-severity plan findings the approver accepted."""
@@ -166,15 +193,23 @@ class Run(Job):
         reasons: list[str],
         plan: bytes | None,
         findings: list[dict] | None = None,
+        changes: list[dict] | None = None,
     ) -> None:
-        """The plan is ready: keep it and its security findings, and say whether an approver must look at it."""
+        """The plan is ready: keep it, its changes and security findings, and say whether an approver must look at it."""
         self._require(RunStatus.RUNNING, action="record the plan of")
         self.plan_summary, self.has_changes = summary, has_changes
+        self.plan_changes = changes or []
         self.approval_reasons, self.needs_approval = reasons, bool(reasons)
         self.plan_findings = findings or []
         self.encrypted_plan = plan
         self._save(
-            "plan_summary", "has_changes", "approval_reasons", "needs_approval", "plan_findings", "encrypted_plan"
+            "plan_summary",
+            "plan_changes",
+            "has_changes",
+            "approval_reasons",
+            "needs_approval",
+            "plan_findings",
+            "encrypted_plan",
         )
 
     def await_approval(self) -> None:
@@ -227,6 +262,17 @@ class Run(Job):
         self._require(RunStatus.RUNNING, RunStatus.APPLYING, action="complete")
         self.status, self.encrypted_plan = RunStatus.SUCCEEDED, None
         self._finish("encrypted_plan")
+
+    def finish_without_terraform(self, reason: str) -> None:
+        """A destroy with nothing to destroy (Environment.holds_nothing) ends at once, no plan made: queued →
+        succeeded, the reason in its log."""
+        self._require(RunStatus.QUEUED, action="finish without Terraform")
+        if self.kind != RunKind.DESTROY:
+            raise TransitionError(f"Only a destroy run finishes without Terraform, not {self.kind} #{self.pk}.")
+        self.status, self.has_changes, self.started_at = RunStatus.SUCCEEDED, False, timezone.now()
+        self.plan_summary = {"add": 0, "change": 0, "destroy": 0, "replace": 0, "resources": [], "stateful_losses": []}
+        self._finish("has_changes", "started_at", "plan_summary")
+        self.log(reason)
 
     def fail(self, reason: str) -> None:
         """Any unfinished run can fail; the reason is kept for the user."""

@@ -10,15 +10,56 @@ from django.db import transaction
 
 from portal.activity.models import record
 from portal.environments.models import Environment
+from portal.notifications.choices import Event
+from portal.notifications.services import notify
+from portal.runs.approval import destroy_outlook
+from portal.runs.choices import RunKind, RunStatus
 from portal.runs.models import Run, queue_run
 from portal.runs.tasks import dispatch_on_commit
 
+__all__ = ["cancel_run", "destroy_outlook", "request_run", "review_run"]
+
+# Runs that changed nothing yet: cancelled when their environment is deleted at once.
+WAITING_STATUSES = (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL)
+
 
 def request_run(environment: Environment, kind: str, user, request=None) -> Run:
-    """Queue a run of ``kind`` for ``environment``, record who asked (queue_run), and dispatch it after commit."""
+    """Queue a run of ``kind`` for ``environment``, record who asked (queue_run), and dispatch it after commit.
+
+    The destroy of an environment that holds nothing (never applied, no run under way) ends at once instead:
+    nothing to ask Terraform or an approver (deleted_at_once).
+    """
     with transaction.atomic():
+        if kind == RunKind.DESTROY:
+            locked = Environment.objects.select_for_update().select_related("owner").get(pk=environment.pk)
+            if locked.holds_nothing:
+                return deleted_at_once(locked, user, request)
         run = queue_run(environment, kind, user, request)
         dispatch_on_commit(environment.pk)
+    return run
+
+
+def deleted_at_once(environment: Environment, user, request=None) -> Run:
+    """Destroy ``environment`` (locked, holding nothing) without Terraform: the runs still waiting are cancelled,
+    its destroy run succeeds at once, it is destroyed (its network free, its name usable again), recorded, and its
+    owner told."""
+    for waiting in environment.runs.select_for_update().filter(status__in=WAITING_STATUSES):
+        waiting.cancel()
+        waiting.log(f"Cancelled: {environment.name} was deleted before anything of it was applied.")
+        record("run.cancelled", waiting, actor=user, request=request)
+    run = queue_run(environment, RunKind.DESTROY, user, request)
+    run.finish_without_terraform(
+        f"Nothing of {environment.name} was ever applied: deleted at once, without Terraform or an approver."
+    )
+    environment.destroyed()
+    record("environment.destroyed", environment, actor=user, request=request, run_id=run.pk, without_terraform=True)
+    notify(
+        Event.ENVIRONMENT_DESTROYED,
+        environment,
+        run_id=run.pk,
+        expired=False,
+        requested_by=user.get_username() if user else "launchpad",
+    )
     return run
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,6 +19,7 @@ from portal.runs.filtersets import RunEventFilterSet
 from portal.runs.forms import ReviewForm
 from portal.runs.models import HIGH_FINDINGS_NEED_ADMIN, Run, security_hold_refusal
 from portal.runs.services import cancel_run, review_run
+from provisioning import engine
 from provisioning.audit.rules import RULES
 from provisioning.terraform import APPLY_COMPLETE, applied_address
 
@@ -90,25 +94,89 @@ def _run(pk: int) -> Run:
 
 
 def _live_context(request, run: Run) -> dict:
-    summary = run.plan_summary or {}
-    losses = {resource["address"] for resource in summary.get("stateful_losses", [])}
-    resources = [
-        {
-            **resource,
-            "destructive": resource["action"] in ("replace", "delete"),
-            "data_loss": resource["address"] in losses,
-        }
-        for resource in summary.get("resources", [])
-    ]
     return {
         "run": run,
         "environment": run.environment,
         "progress": apply_progress(run),
-        "summary": summary,
-        "resources": resources,
+        "summary": run.plan_summary or {},
         "plan_findings": plan_findings(run),
         **review_context(request, run),
     }
+
+
+def _review_context(run: Run) -> dict:
+    summary = run.plan_summary or {}
+    losses = {resource["address"] for resource in summary.get("stateful_losses", [])}
+    resources = [
+        {
+            "address": change["address"],
+            "type": change["type"],
+            "action": change["action"],
+            "module": change["module"],
+            "destructive": change["action"] in ("replace", "delete"),
+            "data_loss": change["address"] in losses,
+            **_shown_change(change),
+        }
+        for change in run.changes()
+    ]
+    return {"run": run, "summary": summary, "resources": resources, "modules": _by_module(resources)}
+
+
+def _by_module(resources: list[dict]) -> list[dict]:
+    """The resources grouped by the module that declares them, each group with its count of changes."""
+    groups: dict[str, list[dict]] = {}
+    for resource in resources:
+        groups.setdefault(resource["module"], []).append(resource)
+    return [
+        {
+            "module": module,
+            "resources": [
+                {**resource, "name": resource["address"].removeprefix(f"{module}.") if module else resource["address"]}
+                for resource in members
+            ],
+        }
+        for module, members in groups.items()
+    ]
+
+
+def _shown_change(change: dict) -> dict:
+    """The attributes of one resource's change as the page shows them: the values Terraform learns only when it
+    applies listed apart (a create has many), JSON pretty-printed."""
+    attributes, unknown = [], []
+    for attribute in change["attributes"]:
+        if attribute["before"] is None and attribute["after"] == engine.KNOWN_AFTER_APPLY:
+            unknown.append(attribute["name"])
+            continue
+        attributes.append(
+            {
+                "name": attribute["name"],
+                "before": _shown_value(attribute["before"]),
+                "after": _shown_value(attribute["after"]),
+                "forces_replacement": attribute["forces_replacement"],
+            }
+        )
+    return {
+        "attributes": attributes,
+        "unknown": unknown,
+        "replaced_because": change["replaced_because"],
+        "values_omitted": change["values_omitted"],
+    }
+
+
+def _shown_value(value: object) -> dict | None:
+    """A value as text: JSON (an object, a list, or a string holding one, like a policy) indented; markers apart."""
+    if value is None:
+        return None
+    if value in (engine.SENSITIVE, engine.KNOWN_AFTER_APPLY):
+        return {"text": value, "marker": True}
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        with contextlib.suppress(ValueError):  # text that merely begins with a bracket stays text
+            value = json.loads(value)
+    if isinstance(value, (dict, list)):
+        noun = "item" if isinstance(value, list) else "key"
+        size = f"{len(value)} {noun}{'s' if len(value) != 1 else ''}"
+        return {"text": json.dumps(value, indent=2, sort_keys=True), "nested": True, "size": size}
+    return {"text": json.dumps(value) if isinstance(value, bool) else str(value)}
 
 
 def plan_findings(run: Run) -> list[dict]:
@@ -131,8 +199,20 @@ def run_detail(request, pk: int):
     return render(
         request,
         "runs/run_detail.html",
-        {**_live_context(request, run), "events": events, "last_seq": events[-1].seq if events else 0},
+        {
+            **_live_context(request, run),
+            **_review_context(run),
+            "events": events,
+            "last_seq": events[-1].seq if events else 0,
+        },
     )
+
+
+@login_required
+@require_GET
+def run_plan_review(request, pk: int):
+    """The plan review (each resource's attributes before → after), polled until the plan is made or the run ends."""
+    return render(request, "runs/_plan_review.html", _review_context(_run(pk)))
 
 
 @login_required

@@ -12,7 +12,7 @@ from portal.activity.models import ActivityEntry
 from portal.environments.models import DriftCheck, Environment
 from portal.runs.api.pagination import BoundedLimitOffsetPagination
 from portal.runs.models import Run, RunEvent
-from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs
+from tests.factories import api_client, applied, make_environment, make_run, make_user, record_enqueued_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -207,11 +207,13 @@ def test_defaults_fill_tier_region_and_variables():
     response = api_client(make_user()).post(ENVIRONMENTS, {"name": "bare", "blueprint": "sandbox"}, format="json")
 
     assert response.status_code == 201, response.content
+    # No vpc_cidr given: the first free block of the region's pool (LAUNCHPAD_NETWORK_POOLS, 10.0.0.0/8 in /16s).
     assert (response.json()["tier"], response.json()["region"], response.json()["variables"]) == (
         "dev",
         "eu-west-1",
-        {},
+        {"vpc_cidr": "10.0.0.0/16"},
     )
+    assert response.json()["vpc_cidr"] == "10.0.0.0/16"
 
 
 HOSTILE = ["a;rm -rf /", "$(id)", "`id`", "../../etc", '"}\nresource "x" {', 'x" || true #', "a\x00b"]
@@ -407,9 +409,9 @@ def test_patch_without_variables_is_a_400():
 # --- deleting --------------------------------------------------------------------------------------
 
 
-def test_deleting_an_environment_queues_a_destroy_run(enqueued, django_capture_on_commit_callbacks):
+def test_deleting_an_applied_environment_queues_a_destroy_run(enqueued, django_capture_on_commit_callbacks):
     owner = make_user()
-    environment = make_environment(owner=owner)
+    environment = applied(make_environment(owner=owner))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client(owner, REMOTE_ADDR="203.0.113.4").delete(f"{ENVIRONMENTS}{environment.name}/")

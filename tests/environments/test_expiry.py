@@ -268,7 +268,7 @@ def test_launchpads_destroy_of_an_expired_sandbox_needs_no_approver_and_the_logs
 @pytest.mark.django_db
 def test_a_destroy_someone_asks_for_still_waits_for_an_approver_even_once_expired():
     environment = expiring(-0.1, name="asked-by-hand")
-    run = make_run(environment, kind="destroy")
+    run = make_run(environment, kind="destroy", requested_by=make_user("admin"))
 
     assert approval_reasons(run, STATEFUL_DESTROY) != []
 

@@ -1,4 +1,5 @@
-"""The migration that turns a drift check's stored output into events keeps every line, in order."""
+"""The environments' migrations keep what was stored: a drift check's output becomes its events line by line, and
+the environments made before names were reusable keep the state key their state is stored under."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ BEFORE = [("environments", "0002_expiry_and_drift_checks")]
 AFTER = [("environments", "0003_drift_check_events")]
 
 
-def migrate(target):
+def migrate(target=None):
+    """Migrate to ``target`` (None: the latest, where every other test expects the database to be)."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
+    target = target or executor.loader.graph.leaf_nodes()
     executor.migrate(target)
     return executor.loader.project_state(target).apps
 
@@ -47,4 +50,19 @@ def test_the_output_of_earlier_drift_checks_becomes_their_events_line_by_line():
     assert apps.get_model("environments", "DriftCheck").objects.get(pk=checked.pk).log == (
         "Refreshing…\nNo changes.\n\nDone."
     ), "and back"
-    migrate(AFTER)
+    migrate()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_environments_made_before_names_were_reusable_keep_the_state_key_of_their_state():
+    apps = migrate([("environments", "0003_drift_check_events")])
+    Environment = apps.get_model("environments", "Environment")
+    blueprint, _ = apps.get_model("environments", "Blueprint").objects.get_or_create(name="sandbox")
+    owner = apps.get_model("auth", "User").objects.create(username="earlier")
+    Environment.objects.create(name="earlier-one", blueprint=blueprint, owner=owner, status="destroyed")
+
+    apps = migrate([("environments", "0004_environment_name_reusable")])
+
+    earlier = apps.get_model("environments", "Environment").objects.get(name="earlier-one")
+    assert earlier.state_key == "environments/earlier-one/terraform.tfstate"
+    migrate()

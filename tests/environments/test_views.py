@@ -10,7 +10,7 @@ from django.test import Client
 from portal.activity.models import ActivityEntry
 from portal.environments.models import Environment
 from portal.runs.models import Run
-from tests.factories import make_environment, make_run, make_user, record_enqueued_runs
+from tests.factories import applied, make_environment, make_run, make_user, record_enqueued_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -151,8 +151,9 @@ def test_the_form_is_generated_from_the_blueprints_variables_with_their_descript
     assert "var_vpc_cidr" in form.fields
     for managed in ("environment", "tier", "region", "aws_endpoint_url", "db_password", "app_secret_key"):
         assert f"var_{managed}" not in form.fields
-    assert 'name="var_vpc_cidr" value="10.20.0.0/16"' in page
+    assert re.search(r'<input type="text" name="var_vpc_cidr"(?! value)[^>]*>', page)  # empty: a free block
     assert "must not overlap another environment&#x27;s in the region." in page  # the module's description
+    assert "Leave empty to get a free block" in page
     assert re.search(r'<input type="number" name="var_web_api_desired_count" value="1"', page)
     assert re.search(r'<input type="checkbox" name="var_force_destroy_data"[^>]*checked', page)
     assert re.search(r'<textarea name="var_tags"[^>]*>\s*\{\}</textarea>', page)
@@ -444,7 +445,7 @@ def test_a_wrong_name_shows_the_page_again_with_an_error_and_destroys_nothing(ty
 
 def test_the_right_name_queues_the_destroy_and_opens_its_run(enqueued, django_capture_on_commit_callbacks):
     owner = make_user()
-    make_environment(owner=owner, name="feature-x")
+    applied(make_environment(owner=owner, name="feature-x"))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(owner).post("/environments/feature-x/destroy/", {"confirm_name": "feature-x"})

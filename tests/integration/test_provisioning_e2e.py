@@ -73,7 +73,7 @@ def running(pid: int) -> bool:
 
 def state_lock(environment: Environment) -> str:
     """The LockID of the environment's state while it is locked (<bucket>/<key>; <bucket>/<key>-md5 is no lock)."""
-    return f"spotmusic-launchpad-tfstate-{environment.region}/environments/{environment.name}/terraform.tfstate"
+    return f"spotmusic-launchpad-tfstate-{environment.region}/{environment.state_key}"
 
 
 def state_lock_ids(environment: Environment) -> list[str]:

@@ -40,7 +40,7 @@ NAME = "rel-sandbox"
 REGION = "eu-west-1"
 STATE_BUCKET = f"spotmusic-launchpad-tfstate-{REGION}"  # provisioning.engine.ensure_state_store
 LOCK_TABLE = "spotmusic-launchpad-tflock"
-STATE_KEY = f"environments/{NAME}/terraform.tfstate"  # provisioning.engine.RunRequest.state_key
+STATE_KEY = f"environments/{NAME}/1/terraform.tfstate"  # the first environment of the name: Environment.state_key
 # The stack sends a run no worker took again after this many seconds (production: 60); beat sweeps every 5 s.
 REDISPATCH_AFTER = 10
 CONCURRENT_REQUESTS = 20

@@ -182,6 +182,7 @@ def request(**fields) -> engine.RunRequest:
         secret_environment={"TF_VAR_db_password": SECRET},
         endpoint=None,
         state_store=engine.StateStore("bucket", "table"),
+        state_key="environments/rel-a/1/terraform.tfstate",
         **fields,
     )
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from portal.activity.models import ActivityEntry
 from portal.runs.api.pagination import RunEventPagination
 from portal.runs.models import Run, RunEvent
-from tests.factories import api_client, make_environment, make_run, make_user
+from tests.factories import api_client, applied, make_environment, make_run, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def owner():
 
 @pytest.fixture
 def environment(owner):
-    return make_environment(owner=owner, name="feature-x")
+    return applied(make_environment(owner=owner, name="feature-x"))
 
 
 def runs_url(environment) -> str:

@@ -89,8 +89,9 @@ def test_the_run_page_shows_the_plan_with_destructive_changes_in_red(environment
     assert "<code>module.storage.aws_s3_bucket.audio</code> (replace)" in page
     destructive = [resource["address"] for resource in response.context["resources"] if resource["destructive"]]
     assert destructive == ["module.storage.aws_s3_bucket.audio"]
-    assert '<tr class="destructive">' in page
-    assert '<td class="action action-create">create</td>' in page
+    assert '<article class="plan-resource destructive" data-address="module.storage.aws_s3_bucket.audio"' in page
+    assert '<span class="action action-create">create</span>' in page
+    assert 'data-module="module.network"' in page
     assert "The plan destroys or replaces resources that hold data" in page
 
 

@@ -274,6 +274,7 @@ def run_request(blueprint: str, variables: dict, state_store: dict, emulator, ru
         secret_environment=secret_variables(),
         endpoint=emulator.endpoint,
         state_store=engine.StateStore(state_store["bucket"], state_store["dynamodb_table"]),
+        state_key=f"environments/{variables['environment']}/terraform.tfstate",
     )
 
 

@@ -1,7 +1,8 @@
 """In a real browser (Debian's chromium driven by Playwright) against the real stack (live server, Celery worker,
 emulator): an engineer logs in, creates a sandbox from the generated form, watches its run stream to "ready"
-without reloading the page, sees its outputs, and destroys it after typing its name; the destroy deletes stored
-data, so an approver approves it in their own browser. Screenshots of the main pages go to artifacts/screenshots/."""
+without reloading the page, sees its outputs, and destroys it after typing its name: the destroy deletes stored
+data and an admin, not the owner, asked for it, so an approver approves it in their own browser (the owner
+destroys alone: tests/ui/test_destroy_recreate.py). Screenshots of the main pages go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ def test_an_engineer_creates_a_sandbox_watches_it_become_ready_and_destroys_it(
     blueprint("sandbox")
     make_user("engineer", "erin")
     make_user("approver", "rita")
+    make_user("admin", "adam")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     base = live_server.url
     started = time.perf_counter()
@@ -88,7 +90,7 @@ def test_an_engineer_creates_a_sandbox_watches_it_become_ready_and_destroys_it(
     # New environment → blueprint → the form generated from its variables.
     page.get_by_role("link", name="New environment").first.click()
     page.locator("#choose-sandbox").click()
-    assert page.input_value("#id_var_vpc_cidr") == "10.20.0.0/16"  # the blueprint's default, pre-filled
+    assert page.input_value("#id_var_vpc_cidr") == ""  # empty: a free block of the region's pool
     assert (
         "must not overlap another environment"
         in page.locator(".field", has=page.locator("#id_var_vpc_cidr")).inner_text()
@@ -143,7 +145,8 @@ def test_an_engineer_creates_a_sandbox_watches_it_become_ready_and_destroys_it(
     assert "Ready" in page.locator("#environments").inner_text()
     page.screenshot(path=SCREENSHOTS / "02-environment-list.png", full_page=True)
 
-    # Destroy: a wrong name destroys nothing; the right one queues the destroy.
+    # Destroy, asked for by an admin: a wrong name destroys nothing; the right one queues the destroy.
+    page = log_in(browser, base, "adam", violations=violations)
     page.goto(f"{base}/environments/{NAME}/")
     page.locator("#destroy-button").click()
     page.screenshot(path=SCREENSHOTS / "06-destroy-confirmation.png", full_page=True)
@@ -157,7 +160,7 @@ def test_an_engineer_creates_a_sandbox_watches_it_become_ready_and_destroys_it(
     destroy = Run.objects.get(environment__name=NAME, kind="destroy")
     page.evaluate("window.launchpadNoReload = true")
 
-    # The destroy deletes stored data: it waits for an approver; the engineer has no approval controls.
+    # The destroy deletes someone else's stored data: it waits for an approver; the admin who asked cannot approve.
     assert (
         wait_for_status(page, "#run-status", ("awaiting_approval", "failed"), timeout_s=300) == "awaiting_approval"
     ), Run.objects.get(pk=destroy.pk).error
@@ -172,7 +175,7 @@ def test_an_engineer_creates_a_sandbox_watches_it_become_ready_and_destroys_it(
     reviewer.locator("#approve-button").click()
     assert "approved" in reviewer.locator(".messages").inner_text()
 
-    # The engineer's page follows the destroy to the end, still without a reload.
+    # The asker's page follows the destroy to the end, still without a reload.
     outcome = wait_for_status(page, "#environment-status", ("destroyed", "failed"), timeout_s=600)
     assert outcome == "destroyed", Run.objects.get(pk=destroy.pk).error
     assert page.evaluate("window.launchpadNoReload === true"), "the run page reloaded itself"

@@ -147,7 +147,7 @@ class AuditRunViewSet(
         serializer = AuditRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         name = serializer.validated_data.get("environment")
-        environment = get_object_or_404(Environment, name=name) if name else None
+        environment = get_object_or_404(Environment.objects.named(name)) if name else None
         with transaction.atomic():
             run = request_audit(request.user, environment, request=request)
         return Response(AuditRunSerializer(run).data, status=status.HTTP_201_CREATED)

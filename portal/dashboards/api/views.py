@@ -19,6 +19,11 @@ REFRESH = OpenApiParameter(
 )
 
 
+INCLUDE_DESTROYED = OpenApiParameter(
+    "include_destroyed", OpenApiTypes.BOOL, description="List destroyed environments too (left out by default)."
+)
+
+
 def wants_refresh(request) -> bool:
     return request.query_params.get("refresh", "").lower() in {"1", "true", "yes"}
 
@@ -39,7 +44,7 @@ class EnvironmentStatusView(APIView):
         responses={200: EnvironmentStatusSerializer, 400: OpenApiResponse(description="window is not 1h or 24h.")},
     )
     def get(self, request, name: str):
-        environment = get_object_or_404(Environment.objects.select_related("blueprint"), name=name)
+        environment = get_object_or_404(Environment.objects.select_related("blueprint").named(name))
         dashboard = status.environment_dashboard(
             environment, request.query_params.get("window", DEFAULT_WINDOW), refresh=wants_refresh(request)
         )
@@ -51,7 +56,9 @@ class FleetStatusView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="fleet_status", parameters=[REFRESH], responses=FleetSerializer)
+    @extend_schema(operation_id="fleet_status", parameters=[REFRESH, INCLUDE_DESTROYED], responses=FleetSerializer)
     def get(self, request):
-        entries = status.fleet(refresh=wants_refresh(request))
+        entries = status.fleet(
+            refresh=wants_refresh(request), include_destroyed=status.asks_for_destroyed(request.query_params)
+        )
         return Response(FleetSerializer({"counts": status.level_counts(entries), "environments": entries}).data)

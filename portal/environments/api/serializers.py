@@ -134,6 +134,12 @@ class EnvironmentSerializer(serializers.ModelSerializer):
     open_high_findings = serializers.SerializerMethodField(
         help_text="The security audit's open high-severity findings on the environment's resources, oldest first."
     )
+    vpc_cidr = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The environment's network: the variables' vpc_cidr, or the free block Launchpad took from the "
+        "region's pool when none was given.",
+    )
 
     class Meta:
         model = Environment
@@ -144,6 +150,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
             "region",
             "owner",
             "variables",
+            "vpc_cidr",
             "status",
             "outputs",
             "last_run",
@@ -157,8 +164,9 @@ class EnvironmentSerializer(serializers.ModelSerializer):
             "lifetime_hours",
         ]
         read_only_fields = ["status", "outputs", "created_at", "updated_at", "destroyed_at", "expires_at"]
-        # Name uniqueness is checked with the rest of the definition, in one 400.
+        # Name uniqueness (among environments not destroyed) is checked with the rest of the definition, in one 400.
         extra_kwargs = {"name": {"validators": []}}
+        validators = []
 
     # One nested serializer for every row of a list: building a (model) serializer's fields per row cost more
     # than the rest of the row.
@@ -183,6 +191,16 @@ class EnvironmentSerializer(serializers.ModelSerializer):
     def get_last_drift_check(self, environment):
         check = environment.last_drift_check()
         return self._drift_check_serializer.to_representation(check) if check else None
+
+
+class EnvironmentHistorySerializer(EnvironmentSerializer):
+    """One of the environments that carried a name, with every run of it (GET /api/v1/runs/{id}/ reads one)."""
+
+    runs = LastRunSerializer(many=True, read_only=True)
+
+    class Meta(EnvironmentSerializer.Meta):
+        fields = ["id", *(f for f in EnvironmentSerializer.Meta.fields if f not in ("apply", "lifetime_hours")), "runs"]
+        read_only_fields = fields
 
 
 class EnvironmentUpdateSerializer(serializers.Serializer):

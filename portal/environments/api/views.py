@@ -7,7 +7,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -18,6 +18,7 @@ from portal.environments.api.serializers import (
     BlueprintSerializer,
     DriftCheckDetailSerializer,
     DriftCheckSerializer,
+    EnvironmentHistorySerializer,
     EnvironmentSerializer,
     EnvironmentUpdateSerializer,
     ExtendSerializer,
@@ -28,6 +29,7 @@ from portal.environments.models import (
     Blueprint,
     DriftCheck,
     Environment,
+    lock_networks,
     validate_environment,
 )
 from portal.environments.services import define_environment, request_drift_check
@@ -81,6 +83,12 @@ class EnvironmentViewSet(
             )
         return queryset
 
+    def get_object(self):
+        """The environment the name means: the one holding it, else the latest destroyed one (history: the rest)."""
+        environment = get_object_or_404(self.get_queryset().named(self.kwargs[self.lookup_field]))
+        self.check_object_permissions(self.request, environment)
+        return environment
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -106,6 +114,7 @@ class EnvironmentViewSet(
         variables = {**environment.variables, **serializer.validated_data["variables"]}
         variables = {k: v for k, v in variables.items() if v is not None}  # null removes a setting
         with transaction.atomic():
+            lock_networks(environment.region)
             environment.variables = validate_environment(
                 name=environment.name,
                 blueprint=environment.blueprint,
@@ -124,11 +133,34 @@ class EnvironmentViewSet(
         return Response(self.get_serializer(environment).data)
 
     @extend_schema(
-        responses={202: RunSerializer, 409: OpenApiResponse(description="The environment is already destroyed.")}
+        responses={
+            200: OpenApiResponse(
+                RunSerializer, description="Nothing was ever applied: deleted at once, its destroy run succeeded."
+            ),
+            202: OpenApiResponse(RunSerializer, description="The destroy run is queued."),
+            409: OpenApiResponse(description="The environment is already destroyed."),
+        }
     )
     def destroy(self, request, *args, **kwargs):
         run = request_run(self.get_object(), RunKind.DESTROY, request.user, request)
-        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            RunSerializer(run).data, status=status.HTTP_200_OK if run.is_finished else status.HTTP_202_ACCEPTED
+        )
+
+    @extend_schema(responses=EnvironmentHistorySerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def history(self, request, *args, **kwargs):
+        """Every environment that carried this name, the newest first, each with its runs: a destroyed
+        environment's name may be used again, and the earlier ones' history stays here."""
+        environments = (
+            Environment.objects.filter(name=self.kwargs[self.lookup_field])
+            .select_related("blueprint", "owner")
+            .prefetch_related("runs")
+            .order_by("-created_at", "-id")
+        )
+        if not environments:
+            raise NotFound("No environment was ever called that.")
+        return Response(EnvironmentHistorySerializer(environments, many=True).data)
 
     @extend_schema(
         request=ExtendSerializer,
@@ -150,7 +182,7 @@ class DriftCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     permission_classes = [IsAuthenticated]
 
     def environment(self) -> Environment:
-        return get_object_or_404(Environment, name=self.kwargs["environment_name"])
+        return get_object_or_404(Environment.objects.named(self.kwargs["environment_name"]))
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no environment name

@@ -37,6 +37,34 @@ class RunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AttributeChangeSerializer(serializers.Serializer):
+    """One attribute of a planned change; "(sensitive)" and "(known after apply)" stand for values never shown."""
+
+    name = serializers.CharField(help_text="The attribute, dotted into objects (tags.Owner); lists are whole.")
+    before = serializers.JSONField(allow_null=True, help_text="Its value now; null for a create or when unset.")
+    after = serializers.JSONField(allow_null=True, help_text="Its planned value; null for a delete or when unset.")
+    forces_replacement = serializers.BooleanField(help_text="Changing it makes Terraform replace the resource.")
+
+
+class ResourceChangeSerializer(serializers.Serializer):
+    """What the plan does to one resource, attribute by attribute."""
+
+    address = serializers.CharField()
+    module = serializers.CharField(allow_blank=True, help_text="The module declaring it; empty for the root module.")
+    type = serializers.CharField()
+    action = serializers.ChoiceField(choices=["create", "update", "replace", "delete"])
+    attributes = AttributeChangeSerializer(
+        many=True,
+        help_text="A create's settings, a delete's last values, what an update or a replacement changes.",
+    )
+    replaced_because = serializers.ListField(
+        child=serializers.CharField(), help_text="For a replacement: the attributes that cannot change in place."
+    )
+    values_omitted = serializers.BooleanField(
+        help_text="The plan's values are larger than a run keeps: this resource's were left out."
+    )
+
+
 class RunRequestSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=RunKind.choices)
 

@@ -12,7 +12,13 @@ from rest_framework.response import Response
 from portal.environments.models import Environment
 from portal.permissions import IsApprover, can_change_environment
 from portal.runs.api.pagination import RunEventPagination
-from portal.runs.api.serializers import ReviewSerializer, RunEventSerializer, RunRequestSerializer, RunSerializer
+from portal.runs.api.serializers import (
+    ResourceChangeSerializer,
+    ReviewSerializer,
+    RunEventSerializer,
+    RunRequestSerializer,
+    RunSerializer,
+)
 from portal.runs.filtersets import RunEventFilterSet
 from portal.runs.models import (
     Run,
@@ -32,7 +38,7 @@ class EnvironmentRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
 
     def environment(self) -> Environment:
-        return get_object_or_404(Environment, name=self.kwargs["environment_name"])
+        return get_object_or_404(Environment.objects.named(self.kwargs["environment_name"]))
 
     def get_queryset(self):
         return Run.objects.filter(environment=self.environment()).select_related(
@@ -84,6 +90,12 @@ class RunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsApprover])
     def reject(self, request, pk=None):
         return self._review(request, approve=False)
+
+    @extend_schema(responses={200: ResourceChangeSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def changes(self, request, pk=None):
+        """Each resource the run's plan changes, with its attributes before → after (empty before the plan)."""
+        return Response(ResourceChangeSerializer(self.get_object().changes(), many=True).data)
 
     @extend_schema(
         # The action's queryset is the events (for their filter); the id in the path is still the run's.

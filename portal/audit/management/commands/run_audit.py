@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, environment=None, **options):
         scope = None
         if environment:
-            scope = Environment.objects.filter(name=environment).first()
+            scope = Environment.objects.named(environment).first()
             if scope is None:
                 raise CommandError(f"There is no environment called {environment!r}.")
         try:
