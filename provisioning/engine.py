@@ -585,7 +585,8 @@ def migrate_state(
     """Move the state's addresses to the module library's current layout (state-moves.json); return how many moved.
 
     Before a plan: an environment applied with an earlier layout keeps its resources under their new addresses,
-    instead of a plan that destroys and re-creates them. A state already moved (or empty) needs nothing.
+    instead of a plan that destroys and re-creates them; a resource handed over to another (a rule now inline in
+    its group) leaves the state, so the plan does not revoke it. A state already moved (or empty) needs nothing.
     """
     moves = state_moves(blueprint, table)
     needed = pending_moves(runner.state_addresses(), moves) if moves else []
@@ -597,8 +598,15 @@ def migrate_state(
         f"{len(needed)} addresses so that the plan keeps its resources. {needed[0].why}",
     )
     for move in needed:
-        runner.state_move(move.source, move.destination, lock_timeout=LOCK_TIMEOUT)
-        sink("launchpad", f"Moved {move.source} to {move.destination}.")
+        if move.handed_over:
+            runner.state_hand_over(move.source, move.destination, lock_timeout=LOCK_TIMEOUT)
+            sink(
+                "launchpad",
+                f"Handed {move.source} over to {move.destination}: gone from the state, unchanged in AWS.",
+            )
+        else:
+            runner.state_move(move.source, move.destination, lock_timeout=LOCK_TIMEOUT)
+            sink("launchpad", f"Moved {move.source} to {move.destination}.")
     return len(needed)
 
 
@@ -994,6 +1002,43 @@ def drifted_resources(plan: dict, redactor: Redactor | None = None) -> list[dict
             found.append(
                 {"address": entry["address"], "type": resource_type, "action": "update", "attributes": attributes}
             )
+    for standing in _unowned_rules(state):
+        standing["attributes"] = [_redacted(attribute, redactor) for attribute in standing["attributes"]]
+        reported = next((resource for resource in found if resource["address"] == standing["address"]), None)
+        if reported is None:
+            found.append(standing)
+            continue
+        named = {attribute["name"] for attribute in reported["attributes"]}
+        reported["attributes"] += [a for a in standing["attributes"] if a["name"] not in named]
+    return found
+
+
+def _unowned_rules(state: list[dict]) -> list[dict]:
+    """Security groups holding rules no resource of the configuration owns, whatever the state says.
+
+    A direction made of separate ``aws_security_group_rule`` resources (the egress of groups that name each
+    other) is not owned by its group: an apply after a rule was added there by hand writes that rule into the
+    group's state and removes nothing, and a refresh-only plan then sees no difference. Such a rule is drift
+    for as long as it is there, so the refreshed state is read for it on every check. A direction written
+    inline on the group is its group's own: an apply removes what is not declared.
+    """
+    found = []
+    rules = [resource["values"] for resource in state if resource["type"] == "aws_security_group_rule"]
+    for resource in state:
+        if resource["type"] != "aws_security_group" or not resource.get("values"):
+            continue
+        values = resource["values"]
+        by_rules = {rule.get("type") for rule in rules if rule.get("security_group_id") == values.get("id")}
+        left = _made_by_other_resources("aws_security_group", values, state)
+        attributes = [
+            {"name": direction, "before": None, "after": _canonical(left[direction])}
+            for direction in ("egress", "ingress")
+            if direction in by_rules and left.get(direction)
+        ]
+        if attributes:
+            found.append(
+                {"address": resource["address"], "type": resource["type"], "action": "update", "attributes": attributes}
+            )
     return found
 
 
@@ -1044,10 +1089,11 @@ def check_drift(request: RunRequest, toolchain: Toolchain, work_dir: Path, sink:
     with _workspace(request, work_dir) as workspace, watching_lock(request, drift) as sink:
         runner = _runner(workspace, toolchain, request)
         runner.init(backend_config=workspace.backend_file, on_line=sink)
-        reported = runner.plan(
+        runner.plan(
             workspace.plan_file, var_file=workspace.var_file, refresh_only=True, lock_timeout=LOCK_TIMEOUT, on_line=sink
         )
-        plan = runner.show_plan(workspace.plan_file) if reported or drift.held else {}
+        # Shown even when Terraform reports nothing: a rule no resource owns stays in the refreshed state.
+        plan = runner.show_plan(workspace.plan_file)
     drift.release(plan)
     resources = drifted_resources(plan, redactor)
     return DriftOutcome(

@@ -124,17 +124,19 @@ def json_lines(output: str | Iterable[str]) -> Iterator[tuple[str, dict | None]]
 
 
 class StateMoveError(TerraformError):
-    """``terraform state mv`` failed: the state keeps ``source`` where it was (moves made before it stay made)."""
+    """``terraform state mv`` (or ``state rm``, for a hand-over) failed: the state keeps ``source`` where it was
+    (moves made before it stay made)."""
 
-    def __init__(self, source: str, destination: str, failed: TerraformError) -> None:
+    def __init__(self, source: str, destination: str, failed: TerraformError, handed_over: bool = False) -> None:
         super().__init__(failed.command, failed.returncode, failed.output)
         self.source = source
         self.destination = destination
+        what = f"hand {source} over to {destination}" if handed_over else f"move {source} to {destination}"
+        command = "terraform state rm" if handed_over else "terraform state mv"
         self.args = (
-            f"Launchpad could not move {source} to {destination} in the environment's state, so it made no plan "
-            f"(terraform state mv failed: {summarise_error(failed.output)}). The moves made before it are saved and "
-            "the next run carries on from there; should it fail again, make this move by hand with "
-            "`terraform state mv`.",
+            f"Launchpad could not {what} in the environment's state, so it made no plan "
+            f"({command} failed: {summarise_error(failed.output)}). The moves made before it are saved and "
+            f"the next run carries on from there; should it fail again, make this move by hand with `{command}`.",
         )
 
 
@@ -494,6 +496,18 @@ class TerraformRunner:
             raise
         except TerraformError as failed:
             raise StateMoveError(source, destination, failed) from failed
+
+    def state_hand_over(self, source: str, owner: str, lock_timeout: str = "0s") -> CommandResult:
+        """``terraform state rm``: forget the resource at ``source``, whose object ``owner`` manages from now on.
+
+        AWS keeps the object. Raises :class:`StateMoveError` (with the sentence for the user) when Terraform fails.
+        """
+        try:
+            return self.run("state rm", source, lock_timeout=lock_timeout)
+        except TerraformInterrupted:
+            raise
+        except TerraformError as failed:
+            raise StateMoveError(source, owner, failed, handed_over=True) from failed
 
     def push_state(self, state_file: Path, lock_timeout: str = "0s") -> CommandResult:
         """``terraform state push`` (never ``-force``: Terraform too refuses an unrelated or older state)."""

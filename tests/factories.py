@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.accounts.models import ApiToken
+from portal.audit.models import Finding
 from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Blueprint, Environment, create_environment, sync_blueprints
 from portal.jobs.models import heartbeat_timeout
@@ -84,3 +85,23 @@ def record_enqueued_runs(monkeypatch) -> list[int]:
     enqueued: list[int] = []
     monkeypatch.setattr("portal.runs.tasks.execute_run.delay", enqueued.append)
     return enqueued
+
+
+def make_finding(environment: Environment | None, rule_id: str = "sg.open-ingress", **fields):
+    """A finding of the security audit on a resource of ``environment`` (open and high unless told)."""
+    resource_id = fields.pop("resource_id", f"spotmusic-{environment.name if environment else 'x'}-ecs-tasks")
+    defaults = {
+        "severity": "high",
+        "title": "A security group lets in SSH or RDP from anywhere",
+        "message": f"Security group {resource_id} lets in TCP port 22 from 0.0.0.0/0.",
+        "resource_kind": "security_group",
+        "region": "eu-west-1",
+        "status": "open",
+    }
+    return Finding.objects.create(
+        environment=environment,
+        rule_id=rule_id,
+        resource_id=resource_id,
+        resource_key=f"security_group:eu-west-1:{resource_id}:{rule_id}",
+        **{**defaults, **fields},
+    )

@@ -9,6 +9,7 @@ aside until it expires; suppressing is recorded in the activity log.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -153,6 +154,18 @@ class Suppression(models.Model):
     @property
     def is_active(self) -> bool:
         return self.ended_at is None and self.expires_at > timezone.now()
+
+
+def open_high_findings(environments: Environment | Iterable[Environment] | None = None) -> models.QuerySet[Finding]:
+    """The open high-severity findings whose resource belongs to ``environments`` (one environment, several, or
+    with None every environment: a list's prefetch), oldest first: what the environment's page and API, its
+    dashboard and the fleet's health show. A suppressed finding was set aside by an admin; a resolved one is fixed."""
+    found = Finding.objects.filter(status=FindingStatus.OPEN, severity=Severity.HIGH).order_by("first_seen_at", "id")
+    if environments is None:
+        return found.filter(environment__isnull=False)
+    if isinstance(environments, Environment):
+        environments = [environments]
+    return found.filter(environment__in=list(environments))
 
 
 # --- asking for an audit -------------------------------------------------------------------------

@@ -13,11 +13,12 @@ import hashlib
 import itertools
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
 
+from portal.audit.models import Finding, open_high_findings
 from portal.dashboards.models import DemoTraffic
 from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment
@@ -66,6 +67,8 @@ class Dashboard:
     window: str
     demo: bool
     cached: bool
+    # The environment's open high-severity findings (portal.audit), also among the health's reasons.
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def read_at(self) -> datetime.datetime | None:
@@ -172,6 +175,25 @@ def _cache_summaries(summaries: dict[Targets, Summary]) -> None:
     cache.set_many(entries, ttl())
 
 
+# How many findings a health reason names before "and N more".
+NAMED_FINDINGS = 3
+
+
+def with_findings(health: Health, findings: list[Finding]) -> Health:
+    """``health`` with the environment's open high-severity findings among its reasons (after the reasons it is
+    down, before any other): a hole in its security makes a healthy environment degraded."""
+    if not findings:
+        return health
+    named = ", ".join(f"{finding.rule_id} on {finding.resource_id}" for finding in findings[:NAMED_FINDINGS])
+    more = f" and {len(findings) - NAMED_FINDINGS} more" if len(findings) > NAMED_FINDINGS else ""
+    plural = "finding is" if len(findings) == 1 else "findings are"
+    words = f"{len(findings)} high-severity security {plural} open: {named}{more}."
+    if health.level == Level.DOWN:
+        return Health(health.level, [*health.reasons, words])
+    level = Level.DEGRADED if health.level == Level.HEALTHY else health.level
+    return Health(level, [words, *health.reasons])
+
+
 def environment_dashboard(environment: Environment, window: str = DEFAULT_WINDOW, refresh: bool = False) -> Dashboard:
     """The dashboard of one environment, from the cache when fresh enough (or from AWS with ``refresh``).
 
@@ -182,8 +204,10 @@ def environment_dashboard(environment: Environment, window: str = DEFAULT_WINDOW
         and environment.status != EnvironmentStatus.DESTROYED
         and DemoTraffic.objects.filter(environment=environment).exists()
     )
+    findings = list(open_high_findings(environment))
     if not is_readable(environment):
-        return Dashboard(environment, health_when_not_readable(environment), None, None, window, demo, cached=False)
+        health = with_findings(health_when_not_readable(environment), findings)
+        return Dashboard(environment, health, None, None, window, demo, cached=False, findings=findings)
     targets = targets_for(environment)
     keys = {"summary": summary_key(targets), "metrics": metrics_key(targets, window)}
     found = {} if refresh else cache.get_many(list(keys.values()))
@@ -203,7 +227,8 @@ def environment_dashboard(environment: Environment, window: str = DEFAULT_WINDOW
             if pending_metrics is not None:
                 metrics = pending_metrics.result()
                 cache.set(keys["metrics"], metrics, ttl())
-    return Dashboard(environment, status.assess(summary), summary, metrics, window, demo, cached)
+    health = with_findings(status.assess(summary), findings)
+    return Dashboard(environment, health, summary, metrics, window, demo, cached, findings=findings)
 
 
 def fleet(environments=None, refresh: bool = False, include_destroyed: bool = False) -> list[FleetEntry]:
@@ -223,13 +248,19 @@ def fleet(environments=None, refresh: bool = False, include_destroyed: bool = Fa
         _cache_summaries(summaries)
         for targets, summary in summaries.items():
             found[badge_key(targets)] = (status.assess(summary), summary.read_at)
+    findings: dict[int, list[Finding]] = {}
+    for finding in open_high_findings(environments):
+        findings.setdefault(finding.environment_id, []).append(finding)
     entries = []
     for environment in environments:
         key, is_demo = keys.get(environment.pk), environment.pk in demo
+        found_here = findings.get(environment.pk, [])
         if key is None:
-            entries.append(FleetEntry(environment, health_when_not_readable(environment), None, is_demo, False))
+            health = with_findings(health_when_not_readable(environment), found_here)
+            entries.append(FleetEntry(environment, health, None, is_demo, False))
         else:
             health, read_at = found[key]
+            health = with_findings(health, found_here)
             entries.append(FleetEntry(environment, health, read_at, is_demo, environment.pk not in missing))
     entries.sort(
         key=lambda entry: (

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.audit.models import open_high_findings
 from portal.environments.filtersets import EnvironmentFilterSet
 from portal.environments.forms import DestroyConfirmationForm, EnvironmentForm, ExtendForm, SettingsForm
 from portal.environments.models import Blueprint, Environment
@@ -88,6 +89,7 @@ def _environment_context(request, environment: Environment) -> dict:
         or (drift_check is not None and not drift_check.is_finished),
         "drift_check": drift_check,
         "drifted_resources": _drifted_resources(drift_check),
+        "high_findings": list(open_high_findings(environment)),
         "drift_interval_hours": round(settings.LAUNCHPAD_DRIFT_INTERVAL_SECONDS / 3600, 1),
         "expired": environment.has_expired(),
         "extend_form": ExtendForm(),

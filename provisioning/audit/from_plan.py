@@ -161,13 +161,16 @@ class Plan:
         return {}
 
     def references(self, resource: PlanResource, path: Iterable[str]) -> list[str]:
-        """Every reference inside the expression of attribute ``path`` (nested blocks: all of them)."""
+        """Every reference inside the expression of attribute ``path`` (nested blocks: all of them; blocks given as
+        one attribute, ``ingress = [{…}]``: every reference of that attribute's expression)."""
         nodes: list[object] = [self.config_resource(resource).get("expressions") or {}]
         for key in path:
             next_nodes = []
             for node in nodes:
                 for item in node if isinstance(node, list) else [node]:
-                    if isinstance(item, dict) and key in item:
+                    if isinstance(item, dict) and ("references" in item or "constant_value" in item):
+                        next_nodes.append(item)  # an expression: the rest of the path is inside its value
+                    elif isinstance(item, dict) and key in item:
                         next_nodes.append(item[key])
             nodes = next_nodes
         return list(dict.fromkeys(_collect_references(nodes)))
@@ -541,7 +544,9 @@ def _group_permissions(plan: Plan, group: PlanResource, groups: list[PlanResourc
             continue
         permission = _permission(block.get("protocol"), block.get("from_port"), block.get("to_port"))
         _ranges(permission, block.get("cidr_blocks"), block.get("ipv6_cidr_blocks"), block.get("prefix_list_ids"))
-        sources = [s for s in block.get("security_groups") or [] if isinstance(s, str)]
+        named = block.get("security_groups")
+        # Groups created in the same plan: the whole set is unknown until they exist, not each of its ids.
+        sources = [UNKNOWN] if named == UNKNOWN else [s for s in named or [] if isinstance(s, str)]
         if any(s == UNKNOWN for s in sources) and len(inline) == 1:
             sources = [s for s in sources if s != UNKNOWN] + [
                 _group_id(g)

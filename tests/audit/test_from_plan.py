@@ -66,13 +66,13 @@ def test_policies_attachments_and_the_trust_policy_are_joined_to_their_role():
 def test_security_group_rules_and_data_stores_are_joined_to_their_group_by_reference():
     groups = by_id(r for r in plan_resources(load("full")) if r.kind == ResourceKind.SECURITY_GROUP)
     database = groups["spotmusic-audit-full-database"].document
+    tasks = "module.environment.module.security_groups.aws_security_group.ecs_tasks"
 
     # Followed through module variables and outputs: database → security_groups, ecs → security_groups.
     assert database["AttachedTo"] == ["RDS spotmusic-audit-full-mysql"]
-    assert database["AppSecurityGroupIds"] == ["module.security_groups.aws_security_group.ecs_tasks"]
-    assert database["IpPermissions"][0]["UserIdGroupPairs"] == [
-        {"GroupId": "module.security_groups.aws_security_group.ecs_tasks"}
-    ]
+    assert database["AppSecurityGroupIds"] == [tasks]
+    # An inline rule naming a group the same plan creates: the whole set of groups is unknown, its reference is not.
+    assert database["IpPermissions"][0]["UserIdGroupPairs"] == [{"GroupId": tasks}]
     # A rule given CIDRs has no source group, though Terraform computes that attribute.
     api = groups["spotmusic-audit-full-api"].document
     assert [p["UserIdGroupPairs"] for p in api["IpPermissions"]] == [[], []]

@@ -103,8 +103,8 @@ def test_listing_environments_takes_the_same_few_queries_whatever_their_number(d
         assert len(client.get(ENVIRONMENTS).json()["results"]) == 2
 
     environments_with_history(10, start=2)
-    # The token, the count, the page, the newest runs and the newest drift checks of the whole page.
-    with django_assert_max_num_queries(5), CaptureQueriesContext(connection) as many:
+    # The token, the count, the page, the newest runs, drift checks and the open high findings of the whole page.
+    with django_assert_max_num_queries(6), CaptureQueriesContext(connection) as many:
         assert len(client.get(ENVIRONMENTS).json()["results"]) == 12
 
     assert len(many) == len(few)

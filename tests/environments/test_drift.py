@@ -7,6 +7,7 @@ change it with boto3, find the drift, reconcile) runs against the emulator in th
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,8 @@ from portal.environments.tasks import check_drift, schedule_drift_checks
 from portal.jobs.tasks import reap_lost_jobs
 from portal.runs.models import Run
 from portal.runs.tasks import execute_run
-from provisioning import engine
+from provisioning import aws, engine
+from tests.conftest import ARTIFACTS
 from tests.factories import api_client, make_environment, make_run, make_user, record_enqueued_runs
 
 # --- the comparison (no Django, no Terraform) ----------------------------------------------------
@@ -138,6 +140,41 @@ def test_a_rule_added_in_the_console_is_drift_of_the_security_group():
     assert resource["attributes"] == [
         {"name": "ingress", "before": None, "after": [{k: v for k, v in opened.items() if v}]}
     ]
+
+
+EGRESS_RULE = {**RULE, "type": "egress"}
+GROUP = {"address": "module.sg.aws_security_group.tasks", "type": "aws_security_group"}
+OWNED_RULE = {"address": "module.sg.aws_security_group_rule.https", "type": "aws_security_group_rule"}
+
+
+def test_an_egress_rule_no_resource_owns_stays_drift_after_an_apply_wrote_it_into_the_state():
+    # The group's egress is made of separate rules, so an apply kept the hand-made rule (port 25) in the state:
+    # Terraform's refresh-only plan reports nothing, the rule is still not Terraform's.
+    smtp = {"protocol": "tcp", "from_port": 25, "to_port": 25, "cidr_blocks": ["0.0.0.0/0"], "security_groups": []}
+    plan = plan_with(
+        state=(
+            {**GROUP, "values": {"id": SG, "ingress": [], "egress": [BLOCK, smtp]}},
+            {**OWNED_RULE, "values": EGRESS_RULE},
+        )
+    )
+
+    [resource] = engine.drifted_resources(plan)
+
+    assert resource["address"] == "module.sg.aws_security_group.tasks" and resource["action"] == "update"
+    assert resource["attributes"] == [
+        {"name": "egress", "before": None, "after": [{k: v for k, v in smtp.items() if v}]}
+    ]
+
+
+def test_a_group_whose_rules_are_all_owned_has_no_standing_drift():
+    plan = plan_with(
+        state=(
+            {**GROUP, "values": {"id": SG, "ingress": [BLOCK], "egress": [BLOCK]}},
+            {**OWNED_RULE, "values": EGRESS_RULE},
+        )
+    )
+
+    assert engine.drifted_resources(plan) == []
 
 
 def test_routes_policies_and_addresses_made_by_other_resources_are_not_drift():
@@ -342,25 +379,41 @@ def test_the_check_drift_now_button_queues_a_check(client, queued_checks):
 # --- against the emulator ------------------------------------------------------------------------
 
 
+def ssh_open_to_the_world() -> list[dict]:
+    return [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+
+
+def ingress_rules(group_id: str) -> list[dict]:
+    """The group's ingress as AWS lists it now, one entry per port range and source."""
+    [group] = aws.client("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+    return sorted(
+        (
+            {"port": f"{p.get('FromPort')}-{p.get('ToPort')}", "protocol": p["IpProtocol"], "from": source}
+            for p in group["IpPermissions"]
+            for source in [r["CidrIp"] for r in p["IpRanges"]] + [g["GroupId"] for g in p["UserIdGroupPairs"]]
+        ),
+        key=lambda rule: (rule["port"], rule["from"]),
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
-    emulator, toolchain, settings, tmp_path, queued_checks
+def test_a_port_opened_behind_terraforms_back_is_drift_until_apply_to_reconcile_closes_it(
+    emulator, toolchain, settings, tmp_path, client, queued_checks
 ):
     """One sandbox, applied through a real run: clean right after the apply; SQS VisibilityTimeout changed and
-    an SSH rule opened in the console are found with the right attributes; the environment is "drifted" and its
-    owner told; once the rule is closed again, an apply reconciles the queue and the next check is clean."""
-    from provisioning import aws
-
+    SSH opened to the world in the console are found with the right attributes; the environment is "drifted" and
+    its owner told; the run the "Apply to reconcile" button asks for changes exactly those two resources, SSH is
+    closed in AWS, and the next check is clean. The rules before and after go to artifacts/reconcile.json."""
     settings.AWS_ENDPOINT_URL = emulator.endpoint
     settings.LAUNCHPAD = {**settings.LAUNCHPAD, "WORK_DIR": tmp_path / "work"}
     owner = make_user(username="drift-owner")
     owner.email = "drift-owner@spotmusic.invalid"
     owner.save()
     environment = make_environment(owner=owner, name="drift-e2e", vpc_cidr="10.91.0.0/16")
+    client.force_login(owner)
 
-    def run(kind: str) -> Run:
-        queued = Run.objects.create(environment=environment, kind=kind, requested_by=owner)
+    def executed(queued: Run) -> Run:
         execute_run(queued.pk)
         queued.refresh_from_db()
         assert queued.status == "succeeded", queued.error
@@ -373,7 +426,7 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
         assert requested.status in ("clean", "drifted"), requested.error
         return requested
 
-    run("apply")
+    executed(Run.objects.create(environment=environment, kind="apply", requested_by=owner))
     assert Environment.objects.get(pk=environment.pk).status == "ready"
 
     clean = check()
@@ -386,10 +439,10 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
     [group] = ec2.describe_security_groups(
         Filters=[{"Name": "group-name", "Values": ["spotmusic-drift-e2e-ecs-tasks"]}]
     )["SecurityGroups"]
-    ec2.authorize_security_group_ingress(
-        GroupId=group["GroupId"],
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-    )
+    defined = ingress_rules(group["GroupId"])
+    ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=ssh_open_to_the_world())
+    opened = ingress_rules(group["GroupId"])
+    assert {"port": "22-22", "protocol": "tcp", "from": "0.0.0.0/0"} in opened
 
     drifted = check()
 
@@ -399,7 +452,8 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
     assert queue["attributes"] == [{"name": "visibility_timeout_seconds", "before": 300, "after": 99}]
     ingress = found["module.environment.module.security_groups.aws_security_group.ecs_tasks"]["attributes"]
     assert [attribute["name"] for attribute in ingress] == ["ingress"]
-    assert [(rule["from_port"], rule["cidr_blocks"]) for rule in ingress[0]["after"]] == [(22, ["0.0.0.0/0"])]
+    added = [rule for rule in ingress[0]["after"] if rule not in ingress[0]["before"]]
+    assert [(rule["from_port"], rule["cidr_blocks"]) for rule in added] == [(22, ["0.0.0.0/0"])]
     assert set(found) == {
         "module.environment.module.queues.aws_sqs_queue.this",
         "module.environment.module.security_groups.aws_security_group.ecs_tasks",
@@ -411,25 +465,52 @@ def test_a_change_made_with_boto3_is_found_as_drift_and_an_apply_reconciles_it(
     listed = api_client(owner).get("/api/v1/environments/drift-e2e/").json()["last_drift_check"]
     assert listed["status"] == "drifted" and len(listed["resources"]) == 2
 
-    # The owner closes the SSH port again by hand; an apply brings the queue back to its definition.
-    ec2.revoke_security_group_ingress(
-        GroupId=group["GroupId"],
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-    )
-    reconcile = run("apply")
-    assert reconcile.plan_summary["change"] == 1
-    assert Environment.objects.get(pk=environment.pk).status == "ready"
+    # The owner presses "Apply to reconcile" (the form on the environment page); a worker carries the run out.
+    page = client.get("/environments/drift-e2e/").content.decode()
+    assert 'id="reconcile-apply-button"' in page
+    response = client.post("/environments/drift-e2e/runs/", {"kind": "apply"})
+    assert response.status_code == 302
+    reconcile = executed(Run.objects.filter(environment=environment).latest("pk"))
+
+    assert reconcile.kind == "apply"
+    assert sorted((r["address"], r["action"]) for r in reconcile.plan_summary["resources"]) == [
+        ("module.environment.module.queues.aws_sqs_queue.this", "update"),
+        ("module.environment.module.security_groups.aws_security_group.ecs_tasks", "update"),
+    ]
+    reconciled = ingress_rules(group["GroupId"])
+    assert reconciled == defined, "SSH is closed again and the tasks still admit the load balancer"
     visibility = aws.client("sqs").get_queue_attributes(
         QueueUrl=outputs["work_queue_url"], AttributeNames=["VisibilityTimeout"]
     )["Attributes"]["VisibilityTimeout"]
     assert visibility == "300"
     assert check().status == "clean"
     assert Environment.objects.get(pk=environment.pk).status == "ready"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    evidence = {
+        "group": "spotmusic-drift-e2e-ecs-tasks",
+        "defined": defined,
+        "opened_in_the_console": opened,
+        "after_apply_to_reconcile": reconciled,
+    }
+    (ARTIFACTS / "reconcile.json").write_text(json.dumps(evidence, indent=2) + "\n")
+    print("\n" + json.dumps(evidence))
 
-    # Leave the emulator as it was: destroying the sandbox's data waits for an approver.
-    destroy = Run.objects.create(environment=environment, kind="destroy", requested_by=owner)
-    execute_run(destroy.pk)
-    destroy.refresh_from_db()
-    destroy.approve(make_user("approver"))
-    execute_run(destroy.pk)
+    # The tasks' egress is made of separate rules (inline, it would close a cycle with the data stores' ingress):
+    # a hand-made egress rule is not removed by an apply, and so it stays drift, before and after one.
+    smtp = [{"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    ec2.authorize_security_group_egress(GroupId=group["GroupId"], IpPermissions=smtp)
+    tasks = "module.environment.module.security_groups.aws_security_group.ecs_tasks"
+    for when in ("before", "after"):
+        if when == "after":
+            client.post("/environments/drift-e2e/runs/", {"kind": "apply"})
+            executed(Run.objects.filter(environment=environment).latest("pk"))
+        standing = check()
+        assert standing.status == "drifted", when
+        [resource] = standing.resources
+        assert resource["address"] == tasks
+        assert [(r["from_port"], r["cidr_blocks"]) for r in resource["attributes"][0]["after"]] == [(25, ["0.0.0.0/0"])]
+    ec2.revoke_security_group_egress(GroupId=group["GroupId"], IpPermissions=smtp)
+
+    # Leave the emulator as it was: the owner destroys their dev sandbox alone.
+    executed(Run.objects.create(environment=environment, kind="destroy", requested_by=owner))
     assert Environment.objects.get(pk=environment.pk).status == "destroyed"

@@ -23,6 +23,10 @@ def move(source: str, destination: str) -> StateMove:
     return StateMove(source, destination, 2, WHY)
 
 
+def hand_over(source: str, owner: str) -> StateMove:
+    return StateMove(source, owner, 3, WHY, handed_over=True)
+
+
 MOVES = [
     move("module.network", "module.environment.module.network"),
     move("module.ecs", ECS),
@@ -106,6 +110,22 @@ def test_a_move_whose_destination_is_already_taken_is_left_alone():
     assert pending_moves(addresses, MOVES[:1]) == []
 
 
+SG = "module.environment.module.security_groups"
+HAND_OVER = hand_over(f"{SG}.aws_security_group_rule.api_ingress_http", f"{SG}.aws_security_group.api")
+
+
+def test_a_resource_handed_over_to_another_leaves_the_state_though_its_owner_is_there():
+    addresses = [f"{SG}.aws_security_group.api", f"{SG}.aws_security_group_rule.api_ingress_http"]
+    assert pending_moves(addresses, [HAND_OVER]) == [HAND_OVER]
+    assert pending_moves([f"{SG}.aws_security_group.api"], [HAND_OVER]) == []
+
+
+def test_a_hand_over_follows_the_module_move_of_an_earlier_layout():
+    old = ["module.security_groups.aws_security_group_rule.api_ingress_http"]
+    module_move = move("module.security_groups", SG)
+    assert pending_moves(old, [module_move, HAND_OVER]) == [module_move, HAND_OVER]
+
+
 def test_a_module_address_does_not_cover_a_module_whose_name_starts_alike():
     assert pending_moves(["module.network_extra.aws_vpc.this"], MOVES[:1]) == []
 
@@ -130,6 +150,16 @@ def test_the_table_lists_each_blueprints_moves_oldest_layout_first(tmp_path):
     assert state_moves("sandbox", table) == []
 
 
+def test_the_table_marks_a_hand_over_by_into(tmp_path):
+    table = tmp_path / "moves.json"
+    table.write_text(
+        json.dumps(
+            {"version": 3, "changes": [{"version": 3, "why": WHY, "moves": {"full": [{"from": "a.x", "into": "b.y"}]}}]}
+        )
+    )
+    assert state_moves("full", table) == [StateMove("a.x", "b.y", 3, WHY, handed_over=True)]
+
+
 @pytest.mark.parametrize("blueprint", ["full", "sandbox"])
 def test_every_move_of_the_shipped_table_leads_to_a_module_or_resource_the_blueprint_has(blueprint):
     root = MODULE_LIBRARY / "blueprints" / blueprint
@@ -150,6 +180,10 @@ def test_every_move_of_the_shipped_table_leads_to_a_module_or_resource_the_bluep
                 for label in bodies
             }
             assert (type_, name) in declared, f"{entry.destination}: {directory.name} declares no {type_}.{name}"
+            if entry.handed_over:
+                # The resource handed over is gone from the layout: a plan would otherwise create it again.
+                handed = entry.source.rsplit(".", 2)[-2:]
+                assert (handed[0], handed[1]) not in declared, f"{entry.source} is still declared"
 
 
 def test_migrating_moves_the_old_addresses_says_so_and_a_second_migration_moves_nothing(local_state, tmp_path):
@@ -171,6 +205,34 @@ def test_migrating_moves_the_old_addresses_says_so_and_a_second_migration_moves_
     again = Sink()
     assert migrate_state(local_state, "sandbox", "alice-dev", again, table) == 0
     assert again.lines == []
+
+
+def test_a_hand_over_removes_the_old_resource_from_the_state_and_says_so(local_state, tmp_path):
+    table = tmp_path / "moves.json"
+    table.write_text(
+        json.dumps(
+            {
+                "version": 3,
+                "changes": [
+                    {
+                        "version": 3,
+                        "why": WHY,
+                        "moves": {"sandbox": [{"from": "module.ecs.aws_ecs_service.web_api", "into": f"{ECS}.x"}]},
+                    }
+                ],
+            }
+        )
+    )
+    sink = Sink()
+
+    assert migrate_state(local_state, "sandbox", "alice-dev", sink, table) == 1
+
+    assert "module.ecs.aws_ecs_service.web_api" not in local_state.state_addresses()
+    assert "module.ecs.aws_ecs_cluster.this" in local_state.state_addresses()
+    assert sink.lines[-1] == (
+        f"Handed module.ecs.aws_ecs_service.web_api over to {ECS}.x: gone from the state, unchanged in AWS."
+    )
+    assert migrate_state(local_state, "sandbox", "alice-dev", Sink(), table) == 0
 
 
 def test_a_blueprint_without_moves_reads_nothing_of_the_state(local_state, tmp_path):

@@ -236,10 +236,58 @@ def previous_library(directory: Path) -> Path:
     removed = git(
         "log", "-1", "--format=%H", "--no-renames", "--diff-filter=D", "--", "terraform_modules/shared/core.tf"
     ).decode()
-    archive = git("archive", f"{removed.strip()}^", "terraform_modules")
+    return library_at(f"{removed.strip()}^", directory)
+
+
+def library_before_inline_ingress(directory: Path) -> Path:
+    """The module library as it was while the security groups' ingress rules were separate resources."""
+    changed = git(
+        "log",
+        "-1",
+        "--format=%H",
+        "-S",
+        '"api_ingress_http"',
+        "--",
+        "terraform_modules/modules/security_groups/main.tf",
+    ).decode()
+    return library_at(f"{changed.strip()}^", directory)
+
+
+def library_at(commit: str, directory: Path) -> Path:
+    archive = git("archive", commit, "terraform_modules")
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(directory, filter="tar")
     return directory / "terraform_modules"
+
+
+HANDED_OVER = [move for move in state_moves("full", STATE_MOVES_FILE) if move.handed_over]
+
+
+def run_request(blueprint: str, variables: dict, state_store: dict, emulator, run_id: int) -> engine.RunRequest:
+    """What Launchpad's run of ``variables["environment"]`` would ask the engine for, with generated secrets."""
+    return engine.RunRequest(
+        run_id=run_id,
+        blueprint=blueprint,
+        environment=variables["environment"],
+        region=REGION,
+        variables=variables,
+        secret_environment=secret_variables(),
+        endpoint=emulator.endpoint,
+        state_store=engine.StateStore(state_store["bucket"], state_store["dynamodb_table"]),
+        state_key=f"environments/{variables['environment']}/terraform.tfstate",
+    )
+
+
+def apply_layout(root: Path, request: engine.RunRequest, toolchain) -> TerraformRunner:
+    """Apply the blueprint ``root`` of an earlier library as it was, into the state ``request`` plans from."""
+    (root / "terraform.tfvars.json").write_text(json.dumps(request.variables))
+    store = request.state_store
+    backend = BackendConfig(store.bucket, request.state_key, REGION, store.lock_table, request.endpoint)
+    runner = TerraformRunner(root, toolchain, env={**os.environ, **request.secret_environment})
+    runner.init(backend_config=backend.settings())
+    runner.plan(root / "old.tfplan", var_file=root / "terraform.tfvars.json")
+    runner.apply(root / "old.tfplan")
+    return runner
 
 
 def test_an_environment_applied_with_the_previous_layout_is_planned_with_the_current_one_without_losing_a_resource(
@@ -252,30 +300,12 @@ def test_an_environment_applied_with_the_previous_layout_is_planned_with_the_cur
         "db_skip_final_snapshot": True,
         "secret_recovery_window_days": 0,
     }
-    env = secret_variables()
     variables = {"environment": environment, "aws_endpoint_url": emulator.endpoint, "region": REGION, **extra}
-    request = engine.RunRequest(
-        run_id=1,
-        blueprint="full",
-        environment=environment,
-        region=REGION,
-        variables=variables,
-        secret_environment=env,
-        endpoint=emulator.endpoint,
-        state_store=engine.StateStore(state_store["bucket"], state_store["dynamodb_table"]),
-        state_key=f"environments/{environment}/terraform.tfstate",
-    )
+    request = run_request("full", variables, state_store, emulator, run_id=1)
     # The previous layout applied as it was: its own blueprint root, modules and shared files (symlinks).
     old_root = previous_library(tmp_path / "old") / "blueprints" / "full"
     assert (old_root / "core.tf").is_symlink(), "the previous layout is the one with the shared files"
-    (old_root / "terraform.tfvars.json").write_text(json.dumps(variables))
-    backend = BackendConfig(
-        state_store["bucket"], request.state_key, REGION, state_store["dynamodb_table"], emulator.endpoint
-    )
-    old = TerraformRunner(old_root, toolchain, env={**os.environ, **env})
-    old.init(backend_config=backend.settings())
-    old.plan(old_root / "old.tfplan", var_file=old_root / "terraform.tfvars.json")
-    old.apply(old_root / "old.tfplan")
+    old = apply_layout(old_root, request, toolchain)
     before = set(old.state_addresses())
     assert "module.ecs.aws_ecs_service.web_api" in before and "module.network.aws_vpc.this" in before
 
@@ -284,9 +314,12 @@ def test_an_environment_applied_with_the_previous_layout_is_planned_with_the_cur
 
     moves = state_moves("full", STATE_MOVES_FILE)
     for move in moves:
-        assert f"Moved {move.source} to {move.destination}." in lines
+        if move.handed_over:
+            assert f"Handed {move.source} over to {move.destination}: gone from the state, unchanged in AWS." in lines
+        else:
+            assert f"Moved {move.source} to {move.destination}." in lines
     after = set(old.state_addresses())
-    assert len(after) == len(before)
+    assert len(after) == len(before) - len(HANDED_OVER)
     assert "module.environment.module.network.aws_vpc.this" in after
     assert 'module.environment.module.ecs.aws_ecs_service.this["web-api"]' in after
     assert not any(address.startswith(("module.network.", "module.ecs.")) for address in after)
@@ -303,3 +336,61 @@ def test_an_environment_applied_with_the_previous_layout_is_planned_with_the_cur
     destroying = engine.plan(destroy_request, toolchain, tmp_path / "work", lambda stream, line: None)
     engine.apply(destroy_request, destroying.plan, toolchain, tmp_path / "work", lambda stream, line: None)
     assert leftovers(f"spotmusic-{environment}") == []
+
+
+def security_group_rules(prefix: str) -> dict[str, list]:
+    """Every rule of the environment's groups as AWS lists them, by group name."""
+    groups = aws.client("ec2").describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{prefix}-*"]}])
+    return {
+        group["GroupName"]: sorted(
+            json.dumps(permission, sort_keys=True)
+            for permission in group["IpPermissions"] + [{"egress": True, **p} for p in group["IpPermissionsEgress"]]
+        )
+        for group in groups["SecurityGroups"]
+    }
+
+
+def test_an_environment_whose_ingress_rules_were_separate_resources_keeps_every_rule_and_then_owns_them_exclusively(
+    emulator, toolchain, state_store, tmp_path
+):
+    environment = "bp-inline"
+    prefix = f"spotmusic-{environment}"
+    variables = {"environment": environment, "aws_endpoint_url": emulator.endpoint, "region": REGION}
+    request = run_request("sandbox", variables, state_store, emulator, run_id=2)
+    old_root = library_before_inline_ingress(tmp_path / "old") / "blueprints" / "sandbox"
+    assert "aws_security_group_rule" in (old_root.parent.parent / "modules/security_groups/main.tf").read_text()
+    old = apply_layout(old_root, request, toolchain)
+    rules_before = security_group_rules(prefix)
+    assert len(rules_before) == 4 and all(rules_before.values())
+
+    lines: list[str] = []
+    outcome = engine.plan(request, toolchain, tmp_path / "work", lambda stream, line: lines.append(line))
+
+    assert [line for line in lines if line.startswith("Handed ")] == [
+        f"Handed {move.source} over to {move.destination}: gone from the state, unchanged in AWS."
+        for move in HANDED_OVER
+    ]
+    assert not any(".aws_security_group_rule." in a and "_ingress_" in a for a in old.state_addresses())
+    changed = [(c["address"], c["action"]) for c in outcome.summary["resources"]]
+    assert outcome.has_changes is False, f"the migrated environment wants changes: {changed}"
+    assert security_group_rules(prefix) == rules_before, "no rule was revoked or added"
+
+    # From now on a rule opened in the console is Terraform's to remove.
+    [tasks] = aws.client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{prefix}-ecs-tasks"]}]
+    )["SecurityGroups"]
+    aws.client("ec2").authorize_security_group_ingress(
+        GroupId=tasks["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    reconcile = engine.plan(request, toolchain, tmp_path / "work", lambda stream, line: None)
+    assert [(c["address"], c["action"]) for c in reconcile.summary["resources"]] == [
+        ("module.environment.module.security_groups.aws_security_group.ecs_tasks", "update")
+    ]
+    engine.apply(request, reconcile.plan, toolchain, tmp_path / "work", lambda stream, line: None)
+    assert security_group_rules(prefix) == rules_before
+
+    destroy_request = dataclasses.replace(request, destroy=True)
+    destroying = engine.plan(destroy_request, toolchain, tmp_path / "work", lambda stream, line: None)
+    engine.apply(destroy_request, destroying.plan, toolchain, tmp_path / "work", lambda stream, line: None)
+    assert leftovers(prefix) == []

@@ -4,6 +4,7 @@ from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.audit.models import open_high_findings
 from portal.environments.choices import REGIONS, Tier
 from portal.environments.models import MAX_LIFETIME_HOURS, Blueprint, DriftCheck, Environment
 
@@ -92,6 +93,24 @@ class ExtendSerializer(serializers.Serializer):
     )
 
 
+# Where a list's prefetch puts each environment's open high findings (portal.audit.models.open_high_findings).
+PREFETCHED_FINDINGS = "prefetched_high_findings"
+
+
+class OpenFindingSerializer(serializers.Serializer):
+    """An open high-severity finding of the environment's resources (the security audit's)."""
+
+    id = serializers.IntegerField()
+    rule_id = serializers.CharField()
+    severity = serializers.CharField()
+    title = serializers.CharField()
+    message = serializers.CharField()
+    resource_id = serializers.CharField()
+    region = serializers.CharField()
+    first_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+
+
 class EnvironmentSerializer(serializers.ModelSerializer):
     blueprint = serializers.SlugRelatedField(slug_field="name", queryset=Blueprint.objects.filter(available=True))
     owner = serializers.CharField(source="owner.username", read_only=True)
@@ -112,6 +131,9 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         "blueprints; null: no expiry). Refused for prod, which never expires.",
     )
     last_drift_check = serializers.SerializerMethodField()
+    open_high_findings = serializers.SerializerMethodField(
+        help_text="The security audit's open high-severity findings on the environment's resources, oldest first."
+    )
     vpc_cidr = serializers.CharField(
         read_only=True,
         allow_null=True,
@@ -137,6 +159,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
             "destroyed_at",
             "expires_at",
             "last_drift_check",
+            "open_high_findings",
             "apply",
             "lifetime_hours",
         ]
@@ -158,6 +181,11 @@ class EnvironmentSerializer(serializers.ModelSerializer):
     def get_last_run(self, environment) -> dict | None:
         run = environment.latest_run()
         return self._last_run_serializer.to_representation(run) if run else None
+
+    @extend_schema_field(OpenFindingSerializer(many=True))
+    def get_open_high_findings(self, environment) -> list[dict]:
+        findings = getattr(environment, PREFETCHED_FINDINGS, None)
+        return OpenFindingSerializer(open_high_findings(environment) if findings is None else findings, many=True).data
 
     @extend_schema_field(DriftCheckSerializer(allow_null=True))
     def get_last_drift_check(self, environment):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -9,7 +10,9 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from portal.audit.models import open_high_findings
 from portal.environments.api.serializers import (
+    PREFETCHED_FINDINGS,
     BlueprintSerializer,
     DriftCheckDetailSerializer,
     DriftCheckSerializer,
@@ -65,12 +68,13 @@ class EnvironmentViewSet(
     def get_queryset(self):
         queryset = Environment.objects.select_related("blueprint", "owner")
         if self.action == "list":
-            # A page of environments in five queries whatever its size: the newest run and drift check of every
-            # row come in one query each, and the columns a list never shows (the blueprint's variable schema,
+            # A page of environments in six queries whatever its size: the newest run and drift check and the open
+            # high findings of every row come in one query each, and the columns a list never shows (the blueprint's variable schema,
             # the encrypted secrets) are not read.
             queryset = (
                 queryset.with_latest_run()
                 .with_latest_drift_check()
+                .prefetch_related(Prefetch("findings", queryset=open_high_findings(), to_attr=PREFETCHED_FINDINGS))
                 .defer("encrypted_secrets", "blueprint__variables", "blueprint__description")
             )
         return queryset
