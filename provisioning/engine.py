@@ -625,31 +625,37 @@ def plan(
     """
     redactor = Redactor(request.secret_environment.values())
     drift = DriftReport(masked(sink, redactor))
-    with _run_workspace(request, work_dir, workspace) as shared, watching_lock(request, drift) as sink:
-        rendered, runner = shared.runner(request, toolchain, sink)
-        migrate_state(runner, request.blueprint, request.environment, sink)
-        has_changes = runner.plan(
-            rendered.plan_file,
-            var_file=rendered.var_file,
-            destroy=request.destroy,
-            lock_timeout=LOCK_TIMEOUT,
-            on_line=sink,
-            stop=stop,
-        )
-        # A plan without changes applies nothing: neither its summary nor the pre-apply audit needs Terraform to
-        # load the provider's schema again for `show -json` (about a second and a CPU-second per no-op run), unless
-        # Terraform reported drift, which only the shown plan's attributes tell from representation noise.
-        shown = runner.show_plan(rendered.plan_file) if has_changes or drift.held else {}
+    shown: dict | None = None
+    try:
+        with _run_workspace(request, work_dir, workspace) as shared, watching_lock(request, drift) as sink:
+            rendered, runner = shared.runner(request, toolchain, sink)
+            migrate_state(runner, request.blueprint, request.environment, sink)
+            has_changes = runner.plan(
+                rendered.plan_file,
+                var_file=rendered.var_file,
+                destroy=request.destroy,
+                lock_timeout=LOCK_TIMEOUT,
+                on_line=sink,
+                stop=stop,
+            )
+            # A plan without changes applies nothing: neither its summary nor the pre-apply audit needs Terraform
+            # to load the provider's schema again for `show -json` (about a second and a CPU-second per no-op run),
+            # unless Terraform reported drift, which only the shown plan's attributes tell from representation noise.
+            shown = runner.show_plan(rendered.plan_file) if has_changes or drift.held else {}
+            drift.release(shown)
+            findings, audit_error = audit_plan(shown) if has_changes and not request.destroy else ([], "")
+            return PlanOutcome(
+                has_changes=has_changes,
+                summary=summarise_plan(shown),
+                plan=rendered.plan_file.read_bytes(),
+                findings=findings,
+                audit_error=audit_error,
+                changes=[change.to_dict() for change in plan_changes(shown, redactor)],
+            )
+    finally:
+        # A plan that failed (or was stopped) before it could be shown keeps every drift line Terraform printed:
+        # without the shown plan nothing tells noise from drift, and the log of a failure withholds nothing.
         drift.release(shown)
-        findings, audit_error = audit_plan(shown) if has_changes and not request.destroy else ([], "")
-        return PlanOutcome(
-            has_changes=has_changes,
-            summary=summarise_plan(shown),
-            plan=rendered.plan_file.read_bytes(),
-            findings=findings,
-            audit_error=audit_error,
-            changes=[change.to_dict() for change in plan_changes(shown, redactor)],
-        )
 
 
 def apply(
@@ -1059,11 +1065,13 @@ class DriftReport:
             return
         self.sink(stream, line)
 
-    def release(self, plan: dict) -> None:
-        """Pass on the held events of the resources that drifted, as ``plan`` (``show -json``) tells."""
-        drifted = {resource["address"] for resource in drifted_resources(plan)}
+    def release(self, plan: dict | None) -> None:
+        """Pass on the held events of the resources that drifted, as ``plan`` (``show -json``) tells; every held
+        event when there is no plan to tell (Terraform failed before it could be shown). Once: what is passed on
+        is no longer held."""
+        drifted = None if plan is None else {resource["address"] for resource in drifted_resources(plan)}
         for address, line in self.held:
-            if address in drifted:
+            if drifted is None or address in drifted:
                 self.sink("stdout", line)
         self.held = []
 
@@ -1086,15 +1094,22 @@ def check_drift(request: RunRequest, toolchain: Toolchain, work_dir: Path, sink:
     """
     redactor = Redactor(request.secret_environment.values())
     drift = DriftReport(masked(sink, redactor))
-    with _workspace(request, work_dir) as workspace, watching_lock(request, drift) as sink:
-        runner = _runner(workspace, toolchain, request)
-        runner.init(backend_config=workspace.backend_file, on_line=sink)
-        runner.plan(
-            workspace.plan_file, var_file=workspace.var_file, refresh_only=True, lock_timeout=LOCK_TIMEOUT, on_line=sink
-        )
-        # Shown even when Terraform reports nothing: a rule no resource owns stays in the refreshed state.
-        plan = runner.show_plan(workspace.plan_file)
-    drift.release(plan)
+    plan: dict | None = None
+    try:
+        with _workspace(request, work_dir) as workspace, watching_lock(request, drift) as sink:
+            runner = _runner(workspace, toolchain, request)
+            runner.init(backend_config=workspace.backend_file, on_line=sink)
+            runner.plan(
+                workspace.plan_file,
+                var_file=workspace.var_file,
+                refresh_only=True,
+                lock_timeout=LOCK_TIMEOUT,
+                on_line=sink,
+            )
+            # Shown even when Terraform reports nothing: a rule no resource owns stays in the refreshed state.
+            plan = runner.show_plan(workspace.plan_file)
+    finally:
+        drift.release(plan)  # unfiltered when the check failed before its plan was shown (as plan's)
     resources = drifted_resources(plan, redactor)
     return DriftOutcome(
         drifted=bool(resources), resources=resources, reported_by_terraform=len(plan.get("resource_drift", []))

@@ -7,8 +7,14 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+
+from provisioning import engine
 from provisioning.engine import DriftReport, drifted_resources
+from provisioning.terraform import TerraformError
+from tests.provisioning.test_workspace_housekeeping import request
 
 PLANS = Path(__file__).parent / "data" / "plans"
 CLUSTER = "module.environment.module.ecs.aws_ecs_cluster.this"
@@ -52,3 +58,31 @@ def test_a_resource_that_really_drifted_keeps_its_line_in_the_plan_log():
         line for line in lines if "Drift detected" in line and f'"addr":"{CLUSTER}"' in line
     ]
     assert len([line for line in kept if "Drift detected" in line]) == 1
+
+
+def test_a_plan_that_fails_keeps_every_drift_line_terraform_printed(tmp_path, monkeypatch):
+    """Without the shown plan nothing tells noise from drift: the log of a failed plan withholds nothing."""
+    lines, _ = clean_plan()
+    # Terraform holds the state lock once it plans; there is no lock table here to read its ID from.
+    monkeypatch.setattr(engine, "read_state_lock", lambda request: None)
+    drift_lines = [line for line in lines if '"type":"resource_drift"' in line]
+
+    class Failing:
+        def state_addresses(self):
+            return []
+
+        def plan(self, plan_file, var_file, destroy, lock_timeout, on_line, stop):
+            for line in lines:
+                on_line("stdout", line)
+            raise TerraformError("plan", 1, "Error: Invalid value for variable")
+
+    class Shared:
+        def runner(self, request, toolchain, sink):
+            return SimpleNamespace(plan_file=tmp_path / "plan", var_file=tmp_path / "vars"), Failing()
+
+    kept: list[str] = []
+    with pytest.raises(TerraformError):
+        engine.plan(request(), None, tmp_path, lambda stream, line: kept.append(line), workspace=Shared())
+
+    assert len(drift_lines) == 29
+    assert [line for line in kept if '"type":"resource_drift"' in line] == drift_lines
