@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from portal.activity.models import ActivityEntry
 from portal.runs.api.pagination import RunEventPagination
-from portal.runs.models import Run, RunEvent
+from portal.runs.models import REJECTION_NEEDS_REASON, Run, RunEvent
 from tests.factories import api_client, applied, make_environment, make_run, make_user
 
 pytestmark = pytest.mark.django_db
@@ -264,6 +264,30 @@ def test_an_approver_rejects_with_a_reason(environment):
     assert (response.json()["status"], response.json()["review_comment"]) == ("rejected", "Not in the freeze.")
     assert run.events.last().message == "Rejected by reviewer. Not in the freeze."
     assert Run.objects.get(pk=run.pk).encrypted_plan is None
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}, {"comment": ""}])
+def test_a_rejection_without_a_reason_is_refused_with_the_sentence_the_page_shows(environment, body):
+    run = make_run(environment, status="awaiting_approval", encrypted_plan=PLAN)
+
+    response = api_client(make_user("approver")).post(run_url(run, "reject"), body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"reason": [REJECTION_NEEDS_REASON]}
+    assert Run.objects.get(pk=run.pk).status == "awaiting_approval"
+    assert not ActivityEntry.objects.exists()
+
+
+def test_a_rejection_sent_with_comment_the_former_name_of_reason_is_still_taken(environment):
+    run = make_run(environment, status="awaiting_approval", encrypted_plan=PLAN)
+
+    response = api_client(make_user("approver")).post(
+        run_url(run, "reject"), {"comment": "Not in the freeze."}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["review_comment"]) == ("rejected", "Not in the freeze.")
+    assert ActivityEntry.objects.get(action="run.rejected").data["reason"] == "Not in the freeze."
 
 
 @pytest.mark.parametrize("action", ["approve", "reject"])

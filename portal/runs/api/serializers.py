@@ -84,10 +84,25 @@ class ReviewSerializer(serializers.Serializer):
 
 
 class RejectSerializer(serializers.Serializer):
+    # Whether a reason is given is Run.reject's rule (ReasonMissing: 400 naming "reason", the page's sentence).
     reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
         max_length=2000,
         help_text="Why the plan is rejected (required): kept with the run, in the activity log and sent to its owner.",
     )
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        write_only=True,
+        help_text="Deprecated: the former name of `reason`, read when `reason` is not given.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        return {"reason": attrs["reason"] or attrs["comment"]}
 
 
 class RunEventSerializer(serializers.ModelSerializer):
