@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import api_client, make_environment, make_finding
+from tests.factories import api_client, make_environment, make_finding, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +49,14 @@ def test_the_api_gives_the_open_high_findings_of_an_environment_and_of_each_in_a
     )
     assert listed["exposed-api"]["open_high_findings"] == detail["open_high_findings"]
     assert listed["calm-api"]["open_high_findings"] == []
+
+
+def test_an_environment_gives_each_open_finding_as_the_audits_api_does():
+    """One representation of a finding: the environment's API reuses the audit's, field for field."""
+    environment = make_environment(name="exposed-same")
+    finding = make_finding(environment)
+
+    detail = api_client(environment.owner).get("/api/v1/environments/exposed-same/").json()
+    audits = api_client(make_user("admin")).get("/api/v1/audit/findings/").json()["results"]
+
+    assert detail["open_high_findings"] == [row for row in audits if row["id"] == finding.pk]

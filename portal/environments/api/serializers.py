@@ -4,6 +4,7 @@ from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.audit.api.serializers import FindingSerializer
 from portal.audit.models import open_high_findings
 from portal.environments.choices import REGIONS, Tier
 from portal.environments.models import MAX_LIFETIME_HOURS, Blueprint, DriftCheck, Environment
@@ -97,20 +98,6 @@ class ExtendSerializer(serializers.Serializer):
 PREFETCHED_FINDINGS = "prefetched_high_findings"
 
 
-class OpenFindingSerializer(serializers.Serializer):
-    """An open high-severity finding of the environment's resources (the security audit's)."""
-
-    id = serializers.IntegerField()
-    rule_id = serializers.CharField()
-    severity = serializers.CharField()
-    title = serializers.CharField()
-    message = serializers.CharField()
-    resource_id = serializers.CharField()
-    region = serializers.CharField()
-    first_seen_at = serializers.DateTimeField()
-    last_seen_at = serializers.DateTimeField()
-
-
 class EnvironmentSerializer(serializers.ModelSerializer):
     blueprint = serializers.SlugRelatedField(slug_field="name", queryset=Blueprint.objects.filter(available=True))
     owner = serializers.CharField(source="owner.username", read_only=True)
@@ -182,10 +169,10 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         run = environment.latest_run()
         return self._last_run_serializer.to_representation(run) if run else None
 
-    @extend_schema_field(OpenFindingSerializer(many=True))
+    @extend_schema_field(FindingSerializer(many=True))
     def get_open_high_findings(self, environment) -> list[dict]:
         findings = getattr(environment, PREFETCHED_FINDINGS, None)
-        return OpenFindingSerializer(open_high_findings(environment) if findings is None else findings, many=True).data
+        return FindingSerializer(open_high_findings(environment) if findings is None else findings, many=True).data
 
     @extend_schema_field(DriftCheckSerializer(allow_null=True))
     def get_last_drift_check(self, environment):
