@@ -252,16 +252,42 @@ def network_pools(block_prefix: int) -> dict[str, list[str]]:
 LAUNCHPAD_NETWORK_BLOCK_PREFIX = network_block_prefix()
 LAUNCHPAD_NETWORK_POOLS = network_pools(LAUNCHPAD_NETWORK_BLOCK_PREFIX)
 
+
 # --- Approvals: who may apply what alone, per tier (docs/lifecycle.md, used by portal/runs/approval.py) --------
 # "every_change": a second person approves every plan that changes a resource.
 # "data_loss_by_owner" / "data_loss_by_others": which losses of data (a plan destroying or replacing a resource
 # that holds data: provisioning.engine.STATEFUL_RESOURCE_TYPES) wait for a second person when the environment's owner
 # asks for the plan, and when someone else does: "any", "shared" (only LAUNCHPAD_SHARED_DATA_TYPES) or "none".
-LAUNCHPAD_APPROVAL_POLICY = {
-    "dev": {"every_change": False, "data_loss_by_owner": "shared", "data_loss_by_others": "any"},
-    "staging": {"every_change": True, "data_loss_by_owner": "any", "data_loss_by_others": "any"},
-    "prod": {"every_change": True, "data_loss_by_owner": "any", "data_loss_by_others": "any"},
-}
+def approval_policy(policy: dict, tiers: tuple[str, ...]) -> dict:
+    """LAUNCHPAD_APPROVAL_POLICY, checked when the settings load: a policy that says nothing clear about a tier
+    stops Launchpad at its start, rather than a plan later (or the destroy page) failing, or going unreviewed."""
+    kinds = {"every_change": bool, "data_loss_by_owner": str, "data_loss_by_others": str}
+    scopes = ("any", "shared", "none")
+    if set(policy) != set(tiers):
+        raise ImproperlyConfigured(f"LAUNCHPAD_APPROVAL_POLICY must name the tiers {', '.join(tiers)}, and only them.")
+    for tier, entry in policy.items():
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != set(kinds)
+            or not all(isinstance(entry[key], kind) for key, kind in kinds.items())
+            or not {entry["data_loss_by_owner"], entry["data_loss_by_others"]} <= set(scopes)
+        ):
+            raise ImproperlyConfigured(
+                f"LAUNCHPAD_APPROVAL_POLICY[{tier!r}] must be {{'every_change': true or false, 'data_loss_by_owner' "
+                f"and 'data_loss_by_others': one of {', '.join(scopes)}}}."
+            )
+    return policy
+
+
+# The tiers are portal.environments.choices.Tier's (tests/runs/test_approval.py checks that they agree).
+LAUNCHPAD_APPROVAL_POLICY = approval_policy(
+    {
+        "dev": {"every_change": False, "data_loss_by_owner": "shared", "data_loss_by_others": "any"},
+        "staging": {"every_change": True, "data_loss_by_owner": "any", "data_loss_by_others": "any"},
+        "prod": {"every_change": True, "data_loss_by_owner": "any", "data_loss_by_others": "any"},
+    },
+    tiers=("dev", "staging", "prod"),
+)
 # Shared data: stores other people and services read, not only the environment's owner: its databases and tables
 # (a sandbox has none: its services point at a shared database). Queues, secrets, parameters and buckets of a dev
 # environment are its owner's to lose.

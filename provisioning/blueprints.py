@@ -90,6 +90,28 @@ def read_blueprint(name_or_dir: str | Path) -> BlueprintSpec:
     return BlueprintSpec(name=directory.name, description=_description(directory), variables=variables)
 
 
+def declared_resources(name_or_dir: str | Path) -> list[tuple[str, str]]:
+    """Every resource a blueprint declares, through its local modules, as (address without instance key, type):
+    what an environment of it holds once applied."""
+    directory = Path(name_or_dir) if isinstance(name_or_dir, Path) else blueprint_dir(name_or_dir)
+    return _declared(directory, "")
+
+
+def _declared(directory: Path, prefix: str) -> list[tuple[str, str]]:
+    blocks = load_directory(directory)
+    found = [
+        (f"{prefix}{resource_type}.{name}", resource_type)
+        for block in blocks.get("resource", [])
+        for resource_type, named in block.items()
+        for name in named
+    ]
+    for name, body in labelled(blocks.get("module", [])).items():
+        source = str(body.get("source", ""))
+        if source.startswith("."):  # a module of the library (a registry module's resources are not read here)
+            found += _declared((directory / source).resolve(), f"{prefix}module.{name}.")
+    return found
+
+
 def list_blueprints() -> list[str]:
     """Names of every blueprint in the module library."""
     return sorted(p.name for p in BLUEPRINTS_DIR.iterdir() if (p / "main.tf").is_file())

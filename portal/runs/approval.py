@@ -4,7 +4,6 @@ a plan, and Launchpad's own destroy of an expired environment, which needs none.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 from portal.activity.models import record
 from portal.environments.choices import Tier
@@ -12,27 +11,13 @@ from portal.environments.models import Environment
 from portal.runs.choices import RunKind
 from portal.runs.models import Run
 from provisioning import audit
-
-# Which losses of data wait for a second person (a policy's data_loss_by_owner and data_loss_by_others).
-DATA_LOSS_SCOPES = ("any", "shared", "none")
-POLICY_KEYS = {"every_change": bool, "data_loss_by_owner": str, "data_loss_by_others": str}
+from provisioning.blueprints import declared_resources
+from provisioning.engine import STATEFUL_RESOURCE_TYPES
 
 
 def tier_policy(tier: str) -> dict:
-    """The approval policy of ``tier`` from LAUNCHPAD_APPROVAL_POLICY; a policy that says nothing clear about a tier
-    stops the run rather than letting a plan through unreviewed."""
-    policy = settings.LAUNCHPAD_APPROVAL_POLICY.get(tier)
-    if (
-        not isinstance(policy, dict)
-        or set(policy) != set(POLICY_KEYS)
-        or not all(isinstance(policy[key], kind) for key, kind in POLICY_KEYS.items())
-        or not {policy["data_loss_by_owner"], policy["data_loss_by_others"]} <= set(DATA_LOSS_SCOPES)
-    ):
-        raise ImproperlyConfigured(
-            f"LAUNCHPAD_APPROVAL_POLICY[{tier!r}] must be {{'every_change': true or false, 'data_loss_by_owner' and "
-            f"'data_loss_by_others': one of {', '.join(DATA_LOSS_SCOPES)}}}."
-        )
-    return policy
+    """The approval policy of ``tier`` (LAUNCHPAD_APPROVAL_POLICY, checked when the settings load)."""
+    return settings.LAUNCHPAD_APPROVAL_POLICY[tier]
 
 
 def data_loss_scope(environment: Environment, requested_by_id: int | None) -> str:
@@ -54,12 +39,17 @@ def approval_reasons(run: Run, summary: dict, findings: list[dict] | None = None
     reasons = audit.plan_approval_reasons(findings or [], audit_error)
     if not changes_resources(summary):
         return reasons
-    environment = run.environment
+    # Every resource that holds data (summary["stateful_losses"], also the plan's "Data is lost" panel) is named.
+    return reasons + policy_reasons(run.environment, run.requested_by_id, summary.get("stateful_losses", []))
+
+
+def policy_reasons(environment: Environment, requested_by_id: int | None, losses: list[dict]) -> list[str]:
+    """Why the tier's policy makes a change of ``environment`` asked for by ``requested_by_id`` wait for an
+    approver, when it destroys or replaces ``losses`` (resources that hold data: {"address", "type"})."""
+    reasons = []
     if tier_policy(environment.tier)["every_change"]:
         reasons.append(f"{environment.get_tier_display()} environments need an approver.")
-    scope = data_loss_scope(environment, run.requested_by_id)
-    # Every resource that holds data (summary["stateful_losses"], also the plan's "Data is lost" panel) is named.
-    losses = summary.get("stateful_losses", [])
+    scope = data_loss_scope(environment, requested_by_id)
     if scope == "any" and losses:
         names = ", ".join(loss["address"] for loss in losses)
         reasons.append(f"The plan destroys or replaces {_resources(len(losses))} that hold data: {names}.")
@@ -75,24 +65,27 @@ def _resources(count: int) -> str:
 
 
 def destroy_outlook(environment: Environment, user) -> str:
-    """What happens once ``user`` confirms the destroy of ``environment``, for the confirmation page: the same
-    policy approval_reasons applies to the destroy's plan."""
+    """What happens once ``user`` confirms the destroy of ``environment``, for the confirmation page: the reasons
+    approval_reasons gives the destroy's plan, for the data its blueprint holds (a destroy deletes all of it)."""
     if environment.holds_nothing:
         return "Nothing of it was ever applied: it is deleted at once, without Terraform or an approver."
-    if tier_policy(environment.tier)["every_change"]:
-        return (
-            f"{environment.get_tier_display()} environments need an approver: Launchpad plans the destroy, and "
-            "someone other than you approves it before anything is deleted."
-        )
-    scope = data_loss_scope(environment, user.pk)
-    if scope == "any":
-        return "Launchpad plans the destroy first; as it deletes stored data, someone other than you approves it."
-    if scope == "shared":
-        return (
-            "You destroy it alone: Launchpad plans the destroy and applies it at once. Only shared data "
-            "(a database or table others use) would wait for an approver."
-        )
-    return "Launchpad plans the destroy and applies it at once."
+    reasons = policy_reasons(environment, user.pk, held_data(environment))
+    if not reasons:
+        return "You destroy it alone: Launchpad plans the destroy and applies it at once."
+    return (
+        "Launchpad plans the destroy, then it waits: someone other than you approves it before anything is "
+        f"deleted. {' '.join(reasons)}"
+    )
+
+
+def held_data(environment: Environment) -> list[dict]:
+    """The resources holding data that an environment of its blueprint has once applied, as a destroy's plan
+    names them (summary["stateful_losses"])."""
+    return [
+        {"address": address, "type": resource_type}
+        for address, resource_type in declared_resources(environment.blueprint.name)
+        if resource_type in STATEFUL_RESOURCE_TYPES
+    ]
 
 
 def preapproved_by_expiry(run: Run) -> bool:

@@ -11,10 +11,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from portal.environments.choices import Tier
-from portal.runs.approval import approval_reasons
+from portal import settings as launchpad_settings
+from portal.runs.approval import approval_reasons, destroy_outlook
 from portal.runs.choices import RunStatus
+from provisioning.blueprints import declared_resources
 from provisioning.engine import STATEFUL_RESOURCE_TYPES, summarise_plan
-from tests.factories import make_environment, make_run, make_user
+from tests.factories import applied, make_environment, make_run, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +40,7 @@ SANDBOX_DATA = [
     ("module.environment.module.cache.aws_elasticache_replication_group.this", "aws_elasticache_replication_group"),
 ]
 DATABASE = ("module.environment.module.database.aws_db_instance.this", "aws_db_instance")
+SHIPPED = launchpad_settings.LAUNCHPAD_APPROVAL_POLICY
 
 
 def destroy_plan(*data: tuple[str, str]) -> dict:
@@ -120,15 +123,34 @@ def test_the_policy_is_read_from_the_settings(settings):
 
 
 @pytest.mark.parametrize(
-    "policy",
-    [None, {"every_change": False}, {"every_change": "no", "data_loss_by_owner": "any", "data_loss_by_others": "any"}],
+    ("policy", "message"),
+    [
+        ({"dev": SHIPPED["dev"], "staging": SHIPPED["staging"]}, r"must name the tiers dev, staging, prod"),
+        ({**SHIPPED, "dev": {"every_change": False}}, r"LAUNCHPAD_APPROVAL_POLICY\['dev'\] must be"),
+        ({**SHIPPED, "prod": {**SHIPPED["prod"], "every_change": "no"}}, r"LAUNCHPAD_APPROVAL_POLICY\['prod'\]"),
+        ({**SHIPPED, "dev": {**SHIPPED["dev"], "data_loss_by_owner": "some"}}, r"one of any, shared, none"),
+    ],
 )
-def test_a_policy_that_says_nothing_clear_about_a_tier_stops_the_plan_with_the_setting_named(settings, policy):
-    settings.LAUNCHPAD_APPROVAL_POLICY = {"dev": policy} if policy else {}
-    run = make_run(make_environment(name="unclear"))
+def test_a_policy_that_says_nothing_clear_about_a_tier_stops_launchpad_when_its_settings_load(policy, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        launchpad_settings.approval_policy(policy, tiers=("dev", "staging", "prod"))
 
-    with pytest.raises(ImproperlyConfigured, match=r"LAUNCHPAD_APPROVAL_POLICY\['dev'\]"):
-        approval_reasons(run, NOTHING_LOST)
+
+@pytest.mark.parametrize(("blueprint_name", "waits"), [("sandbox", False), ("full", True)])
+def test_the_destroy_page_tells_a_dev_owner_what_the_destroys_plan_will_do(blueprint_name, waits):
+    """The page and the plan apply one rule: a dev owner destroys a sandbox alone, but a full environment's RDS
+    instance (shared data) makes the destroy wait, and the page says so beforehand."""
+    environment = applied(make_environment(name=f"dev-{blueprint_name}", blueprint_name=blueprint_name))
+    run = make_run(environment, kind="destroy", requested_by=environment.owner)
+    # The destroy's plan deletes every resource the blueprint declares.
+    reasons = approval_reasons(run, destroy_plan(*declared_resources(blueprint_name)))
+
+    outlook = destroy_outlook(environment, environment.owner)
+
+    assert bool(reasons) == waits
+    assert outlook.startswith("You destroy it alone") is not waits
+    assert all(reason in outlook for reason in reasons)
+    assert ("module.database.aws_db_instance.this" in outlook) is waits
 
 
 def test_the_shipped_policy_covers_every_tier_and_shared_data_is_data():
