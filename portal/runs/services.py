@@ -31,19 +31,26 @@ def request_run(environment: Environment, kind: str, user, request=None) -> Run:
     """
     with transaction.atomic():
         if kind == RunKind.DESTROY:
+            # Locks in the order a worker takes them (Job.claim locks the run, then its environment; a run's later
+            # transitions in portal.runs.execution likewise): the waiting runs first, then the environment, and no
+            # run after it. The other order deadlocked with a worker claiming one of those runs at that moment.
+            waiting = list(environment.runs.select_for_update().filter(status__in=WAITING_STATUSES).order_by("pk"))
             locked = Environment.objects.select_for_update().select_related("owner").get(pk=environment.pk)
-            if locked.holds_nothing:
-                return deleted_at_once(locked, user, request)
+            # A run queued between the two locks is not ours to cancel (a worker may be claiming it): the destroy
+            # then queues behind it, through Terraform, like any other.
+            queued_meanwhile = locked.runs.filter(status__in=WAITING_STATUSES).exclude(pk__in=[r.pk for r in waiting])
+            if locked.holds_nothing and not queued_meanwhile.exists():
+                return deleted_at_once(locked, waiting, user, request)
         run = queue_run(environment, kind, user, request)
         dispatch_on_commit(environment.pk)
     return run
 
 
-def deleted_at_once(environment: Environment, user, request=None) -> Run:
-    """Destroy ``environment`` (locked, holding nothing) without Terraform: the runs still waiting are cancelled,
-    its destroy run succeeds at once, it is destroyed (its network free, its name usable again), recorded, and its
-    owner told."""
-    for waiting in environment.runs.select_for_update().filter(status__in=WAITING_STATUSES):
+def deleted_at_once(environment: Environment, waiting_runs: list[Run], user, request=None) -> Run:
+    """Destroy ``environment`` (locked, holding nothing) without Terraform: its ``waiting_runs`` (locked before it)
+    are cancelled, its destroy run succeeds at once, it is destroyed (its network free, its name usable again),
+    recorded, and its owner told."""
+    for waiting in waiting_runs:
         waiting.cancel()
         waiting.log(f"Cancelled: {environment.name} was deleted before anything of it was applied.")
         record("run.cancelled", waiting, actor=user, request=request)

@@ -10,8 +10,8 @@ from django.conf import settings as configured
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from portal.environments.choices import Tier
 from portal import settings as launchpad_settings
+from portal.environments.choices import Tier
 from portal.runs.approval import approval_reasons, destroy_outlook
 from portal.runs.choices import RunStatus
 from provisioning.blueprints import declared_resources
