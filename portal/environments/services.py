@@ -6,12 +6,30 @@ from __future__ import annotations
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Count, Prefetch, QuerySet
 
 from portal.activity.models import record
 from portal.environments.models import DriftCheck, Environment, create_environment, lock_networks
 from portal.environments.tasks import check_drift
 from portal.runs.choices import RunKind
+from portal.runs.models import Run
 from portal.runs.services import request_run
+
+# The runs the history shows of each environment that carried a name: the newest; the rest a page further.
+HISTORY_RUNS = 20
+
+
+def name_history(name: str) -> QuerySet[Environment]:
+    """Every environment that carried ``name``, the newest first, each with its ``runs_count`` and its newest
+    HISTORY_RUNS runs (``newest_runs``): a name used for years has thousands of runs; a page shows a bounded part."""
+    newest = Run.objects.select_related("requested_by").order_by("-created_at", "-id")[:HISTORY_RUNS]
+    return (
+        Environment.objects.filter(name=name)
+        .select_related("blueprint", "owner")
+        .annotate(runs_count=Count("runs"))
+        .prefetch_related(Prefetch("runs", queryset=newest, to_attr="newest_runs"))
+        .order_by("-created_at", "-id")
+    )
 
 
 def request_drift_check(environment: Environment, user=None, request=None) -> DriftCheck:

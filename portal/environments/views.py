@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,11 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal.audit.models import open_high_findings
 from portal.environments.filtersets import EnvironmentFilterSet
 from portal.environments.forms import DestroyConfirmationForm, EnvironmentForm, ExtendForm, SettingsForm
-from portal.environments.models import Blueprint, Environment
-from portal.environments.services import change_settings, define_environment, request_drift_check
+from portal.environments.models import NEWEST_FIRST, Blueprint, Environment
+from portal.environments.services import change_settings, define_environment, name_history, request_drift_check
 from portal.permissions import can_change_environment
 from portal.runs.choices import FINISHED_STATUSES, RunKind
-from portal.runs.models import Run, TransitionError
+from portal.runs.models import TransitionError
 from portal.runs.services import destroy_outlook, request_run
 
 PAGE_SIZE = 50
@@ -159,18 +158,24 @@ def environment_detail(request, name: str):
 @login_required
 @require_GET
 def environment_history(request, name: str):
-    """Every environment that carried ``name`` (a destroyed one's name may be used again), the newest first, each
-    with its runs: the history of a destroyed environment stays reachable once its name is taken again."""
-    runs = Run.objects.select_related("requested_by").order_by("-created_at", "-id")
-    environments = list(
-        Environment.objects.filter(name=name)
-        .select_related("blueprint", "owner")
-        .prefetch_related(Prefetch("runs", queryset=runs))
-        .order_by("-created_at", "-id")
-    )
-    if not environments:
+    """Every environment that carried ``name`` (a destroyed one's name may be used again), the newest first, a page
+    at a time, each with its newest runs; ``?environment=<id>``: every run of that one, a page at a time. The
+    history of a destroyed environment stays reachable once its name is taken again."""
+    environments = name_history(name)
+    if not environments.exists():
         raise Http404(f"No environment was ever called {name}.")
-    return render(request, "environments/environment_history.html", {"name": name, "environments": environments})
+    chosen = request.GET.get("environment", "")
+    context = {"name": name}
+    if chosen:
+        environment = get_object_or_404(environments, pk=chosen) if chosen.isdigit() else None
+        if environment is None:
+            raise Http404(f"No environment called {name} has the id {chosen}.")
+        runs = environment.runs.select_related("requested_by").order_by(*NEWEST_FIRST)
+        page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+        context |= {"environment": environment, "page": page, "query": f"environment={environment.pk}"}
+    else:
+        context["page"] = Paginator(environments, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "environments/environment_history.html", context)
 
 
 @login_required

@@ -12,6 +12,7 @@ from portal.activity.models import ActivityEntry
 from portal.dashboards.models import DemoTraffic
 from portal.dashboards.status import demo_environment_ids
 from portal.environments.models import Environment, LifecycleError
+from portal.environments.services import HISTORY_RUNS
 from portal.runs.models import Run
 from tests.environments.test_views import client_for
 from tests.factories import api_client, applied, make_environment, make_run, make_user, record_enqueued_runs
@@ -165,7 +166,7 @@ def test_the_name_means_the_live_environment_and_the_earlier_ones_history_stays_
 
     detail = client.get("/environments/alice-sandbox/").content.decode()
     history = client.get("/environments/alice-sandbox/history/").content.decode()
-    listed = api.get(f"{ENVIRONMENTS}alice-sandbox/history/").json()
+    listed = api.get(f"{ENVIRONMENTS}alice-sandbox/history/").json()["results"]
 
     assert api.get(f"{ENVIRONMENTS}alice-sandbox/").json()["status"] == "new"
     assert 'href="/environments/alice-sandbox/history/"' in detail and "1 earlier environment called" in detail
@@ -176,6 +177,28 @@ def test_the_name_means_the_live_environment_and_the_earlier_ones_history_stays_
     assert api.get(f"/api/v1/runs/{earlier_run.pk}/").status_code == 200
     assert api.get(f"{ENVIRONMENTS}never-was/history/").status_code == 404
     assert client.get("/environments/never-was/history/").status_code == 404
+
+
+def test_the_history_is_a_bounded_page_each_environment_with_its_newest_runs_and_every_run_a_link_away():
+    user = make_user()
+    earlier = destroyed(applied(make_environment(name="busy-name", owner=user)))
+    runs = [make_run(earlier, kind="plan", status="succeeded") for _ in range(25)]
+    current = make_environment(name="busy-name", owner=user)
+    client, api = client_for(user), api_client(user)
+
+    first = api.get(f"{ENVIRONMENTS}busy-name/history/", {"limit": 1}).json()
+    second = api.get(first["next"]).json()
+    page = client.get("/environments/busy-name/history/").content.decode()
+    every = client.get(f"/environments/busy-name/history/?environment={earlier.pk}").content.decode()
+
+    assert (first["count"], [e["id"] for e in first["results"]]) == (2, [current.pk])
+    [entry] = second["results"]
+    assert (entry["id"], entry["runs_count"], len(entry["runs"])) == (earlier.pk, 25, HISTORY_RUNS)
+    assert [run["id"] for run in entry["runs"]] == [run.pk for run in reversed(runs)][:HISTORY_RUNS]
+    assert len(re.findall(r'href="/runs/\d+/"', page)) == HISTORY_RUNS
+    assert f"The newest {HISTORY_RUNS} of its 25 runs." in page and f'href="?environment={earlier.pk}"' in page
+    assert set(re.findall(r'href="/runs/(\d+)/"', every)) == {str(run.pk) for run in runs}
+    assert client.get("/environments/busy-name/history/?environment=x").status_code == 404
 
 
 def test_a_destroyed_name_without_a_successor_still_opens_the_destroyed_environment():

@@ -181,12 +181,20 @@ class EnvironmentSerializer(serializers.ModelSerializer):
 
 
 class EnvironmentHistorySerializer(EnvironmentSerializer):
-    """One of the environments that carried a name, with every run of it (GET /api/v1/runs/{id}/ reads one)."""
+    """One of the environments that carried a name, with its newest runs (GET /api/v1/runs/{id}/ reads one)."""
 
-    runs = LastRunSerializer(many=True, read_only=True)
+    runs = LastRunSerializer(
+        source="newest_runs", many=True, read_only=True, help_text="Its newest runs (20 at most), the newest first."
+    )
+    runs_count = serializers.IntegerField(read_only=True, help_text="How many runs it has in all.")
 
     class Meta(EnvironmentSerializer.Meta):
-        fields = ["id", *(f for f in EnvironmentSerializer.Meta.fields if f not in ("apply", "lifetime_hours")), "runs"]
+        fields = [
+            "id",
+            *(f for f in EnvironmentSerializer.Meta.fields if f not in ("apply", "lifetime_hours")),
+            "runs",
+            "runs_count",
+        ]
         read_only_fields = fields
 
 

@@ -28,7 +28,7 @@ from portal.environments.models import (
     DriftCheck,
     Environment,
 )
-from portal.environments.services import change_settings, define_environment, request_drift_check
+from portal.environments.services import change_settings, define_environment, name_history, request_drift_check
 from portal.permissions import CanChangeEnvironment, can_change_environment
 from portal.runs.api.pagination import BoundedLimitOffsetPagination
 from portal.runs.api.serializers import RunSerializer
@@ -140,19 +140,16 @@ class EnvironmentViewSet(
         )
 
     @extend_schema(responses=EnvironmentHistorySerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    @action(detail=True, methods=["get"], pagination_class=BoundedLimitOffsetPagination, filter_backends=[])
     def history(self, request, *args, **kwargs):
-        """Every environment that carried this name, the newest first, each with its runs: a destroyed
-        environment's name may be used again, and the earlier ones' history stays here."""
-        environments = (
-            Environment.objects.filter(name=self.kwargs[self.lookup_field])
-            .select_related("blueprint", "owner")
-            .prefetch_related("runs")
-            .order_by("-created_at", "-id")
-        )
-        if not environments:
+        """Every environment that carried this name, the newest first, a page at a time, each with its newest runs
+        and how many it has: a destroyed environment's name may be used again, and the earlier ones' history stays
+        here."""
+        environments = name_history(self.kwargs[self.lookup_field])
+        page = self.paginate_queryset(environments)
+        if not page and not environments.exists():
             raise NotFound("No environment was ever called that.")
-        return Response(EnvironmentHistorySerializer(environments, many=True).data)
+        return self.get_paginated_response(EnvironmentHistorySerializer(page, many=True).data)
 
     @extend_schema(
         request=ExtendSerializer,
