@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 
 from portal.activity.models import ActivityEntry
-from portal.runs.models import Run, approval_refusal
+from portal.runs.models import REJECTION_NEEDS_REASON, Run, approval_refusal
 from tests.factories import api_client, make_environment, make_user
 from tests.runs.test_views import awaiting, client_for, text
 
@@ -63,12 +63,13 @@ def test_the_api_names_who_can_approve_a_waiting_run_and_nobody_once_it_is_decid
     assert client.get(f"/api/v1/runs/{waiting.pk}/").json()["approvers"] == []
 
 
-@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"comment": "Only a comment."}])
+# {"comment": …} alone is a reason: its former name (tests/runs/test_api.py).
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "", "comment": ""}])
 def test_the_api_refuses_a_rejection_without_a_reason_and_writes_nothing(people, waiting, body):
     response = api_client(people["rita"]).post(f"/api/v1/runs/{waiting.pk}/reject/", body, format="json")
 
     assert response.status_code == 400
-    assert "reason" in response.json()
+    assert response.json() == {"reason": [REJECTION_NEEDS_REASON]}
     waiting.refresh_from_db()
     assert waiting.status == "awaiting_approval"
     assert not ActivityEntry.objects.filter(action="run.rejected").exists()
