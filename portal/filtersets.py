@@ -73,7 +73,8 @@ def boolean_parameter(params, name: str) -> bool:
     try:
         return StrictBooleanField(required=False).clean(params.get(name))
     except ValidationError as error:
-        raise FilterRefused({name: error.messages}) from error
+        # The page shows the sentence alone: it names the parameter (the API's answer is keyed by it too).
+        raise FilterRefused({name: [f"{name}: {message}" for message in error.messages]}) from error
 
 
 class FilterForm(forms.Form):

@@ -27,6 +27,10 @@ def environments():
     return client_for(make_user()), api_client(make_user())
 
 
+def text(response) -> str:
+    return response.content.decode()
+
+
 def listed_on_page(client, query: str) -> set[str]:
     page = client.get(f"/?{query}").content.decode()
     return set(re.findall(r'<td class="name"><a href="/environments/([\w-]+)/"', page))
@@ -75,7 +79,7 @@ def test_a_value_that_is_neither_is_refused_naming_the_parameter(environments, v
             and "not a yes or a no" in answer.json()["include_destroyed"][0]
         )
     fleet = client.get(f"/fleet/?{query}")
-    assert fleet.status_code == 400 and "not a yes or a no" in fleet.content.decode()
+    assert fleet.status_code == 400 and f"include_destroyed: &#x27;{value}&#x27; is not a yes or a no" in text(fleet)
     # The list page, like each of its filters (tests/test_filtersets.py): a refused value selects nothing.
     page = client.get(f"/?{query}")
     assert page.status_code == 200 and list(page.context["page"].object_list) == []
