@@ -44,7 +44,7 @@ from pathlib import Path
 
 from provisioning.hcl import SourceBlock, labelled, load_directory, source_blocks
 from provisioning.terraform import json_lines, rule_message
-from provisioning.toolchain import default_home, find_terraform
+from provisioning.toolchain import ToolchainError, default_home, find_terraform
 from provisioning.workspace import blueprint_dir, make_private_dirs, write_private
 
 RULES_FILE = "rules.tf"
@@ -360,8 +360,18 @@ def check_rules(
     neither, and without a default, is left out with the rules it feeds. ``cache_dir`` (default: under
     ``LAUNCHPAD_HOME``) keeps the rules configurations.
     """
+    try:
+        return _check_rules(blueprint, values, dict(sensitive or {}), cache_dir)
+    except (ToolchainError, OSError) as error:
+        # No Terraform to run, one that cannot be started, a cache or temporary directory that cannot be written:
+        # the rules could not be checked, like Terraform failing (the caller answers "try again", not a crash).
+        raise VariableRulesError(f"Terraform could not be run to check the rules: {error}") from error
+
+
+def _check_rules(
+    blueprint: str | Path, values: Mapping[str, object], sensitive: dict[str, str], cache_dir: Path | None
+) -> list[BrokenRule]:
     directory = blueprint if isinstance(blueprint, Path) else blueprint_dir(blueprint)
-    sensitive = dict(sensitive or {})
     given = {name: value for name, value in values.items() if name not in sensitive}
     terraform = find_terraform()
     # The configuration depends only on which required variables are given (every defaulted one is in it): the

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from portal.accounts.models import ApiToken
 from portal.audit.models import Finding
 from portal.environments.choices import EnvironmentStatus
-from portal.environments.models import Blueprint, Environment, create_environment, sync_blueprints
+from portal.environments.models import Blueprint, Environment, check_definition, create_environment, sync_blueprints
 from portal.jobs.models import heartbeat_timeout
 from portal.runs.models import Run
 
@@ -43,14 +43,14 @@ def make_environment(
     owner=None, name: str | None = None, blueprint_name: str = "sandbox", tier: str = "dev", **variables
 ) -> Environment:
     variables.setdefault("vpc_cidr", f"10.{next(_networks) % 250}.0.0/16")
-    return create_environment(
+    definition = check_definition(
         name=name or f"env{next(_names)}",
         blueprint=blueprint(blueprint_name),
         tier=tier,
         region="eu-west-1",
         variables=variables,
-        owner=owner or make_user(),
     )
+    return create_environment(definition, owner or make_user())
 
 
 def applied(environment: Environment) -> Environment:

@@ -22,6 +22,7 @@ from portal.audit.models import Finding, open_high_findings
 from portal.dashboards.models import DemoTraffic
 from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment
+from portal.filtersets import boolean_parameter
 from portal.refusals import Refused
 from provisioning import aws, status
 from provisioning.status import (
@@ -99,13 +100,17 @@ def health_when_not_readable(environment: Environment) -> Health:
     return status.not_ready(environment.status, environment.get_status_display())
 
 
-def demo_environment_ids() -> set[int]:
-    """Environments the demo traffic wrote to; only labelled while Launchpad talks to an emulator."""
+def demo_traffic():
+    """The demo traffic whose made-up data is still there to label: only while Launchpad talks to an emulator, and
+    not a destroyed environment's (its data went with its resources). The fleet and a dashboard both ask this."""
     if not aws.endpoint_url():
-        return set()
-    # A destroyed environment's made-up data went with its resources: it is no longer labelled demo data.
-    written = DemoTraffic.objects.exclude(environment__status=EnvironmentStatus.DESTROYED)
-    return set(written.values_list("environment_id", flat=True))
+        return DemoTraffic.objects.none()
+    return DemoTraffic.objects.exclude(environment__status=EnvironmentStatus.DESTROYED)
+
+
+def demo_environment_ids() -> set[int]:
+    """The environments labelled demo data (demo_traffic)."""
+    return set(demo_traffic().values_list("environment_id", flat=True))
 
 
 class AlarmPrefixes:
@@ -128,8 +133,9 @@ class AlarmPrefixes:
 
 
 def asks_for_destroyed(params) -> bool:
-    """``?include_destroyed=true`` on the fleet page or its API: destroyed environments are shown too."""
-    return params.get("include_destroyed", "").lower() in {"1", "true", "yes"}
+    """``?include_destroyed=true`` on the fleet page or its API: destroyed environments are shown too. Read like
+    the environment list's filter of the same name (a 400 naming it for a value that is not a yes or a no)."""
+    return boolean_parameter(params, "include_destroyed")
 
 
 def fleet_environments(include_destroyed: bool = False):
@@ -199,11 +205,7 @@ def environment_dashboard(environment: Environment, window: str = DEFAULT_WINDOW
 
     The one check of ``window`` for the pages and the API: WindowRefused when it is not a chart window."""
     chosen_window(window)
-    demo = (
-        bool(aws.endpoint_url())
-        and environment.status != EnvironmentStatus.DESTROYED
-        and DemoTraffic.objects.filter(environment=environment).exists()
-    )
+    demo = demo_traffic().filter(environment=environment).exists()
     findings = list(open_high_findings(environment))
     if not is_readable(environment):
         health = with_findings(health_when_not_readable(environment), findings)

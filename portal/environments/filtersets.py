@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import django_filters
-from django import forms
 from django.contrib.auth import get_user_model
 
 from portal.environments.choices import REGIONS, EnvironmentStatus, Tier
 from portal.environments.models import Blueprint, Environment
-from portal.filtersets import FilterSet
+from portal.filtersets import FilterSet, StrictBooleanFilter
 
 
 class EnvironmentFilterSet(FilterSet):
@@ -24,9 +23,8 @@ class EnvironmentFilterSet(FilterSet):
     blueprint = django_filters.CharFilter(field_name="blueprint__name", label="Blueprint")
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner")
     # Destroyed environments are left out unless asked for: with this, or with status=destroyed (see qs).
-    include_destroyed = django_filters.BooleanFilter(
+    include_destroyed = StrictBooleanFilter(
         method="keep_destroyed",
-        widget=forms.CheckboxInput,
         label="Destroyed too",
         help_text="Also list destroyed environments (status=destroyed lists only them).",
     )

@@ -11,9 +11,8 @@ from portal.environments.choices import REGIONS, Tier
 from portal.environments.models import (
     MAX_LIFETIME_HOURS,
     Blueprint,
+    check_definition,
     default_lifetime_hours,
-    expiry_for,
-    validate_environment,
 )
 from portal.text_input import unencodable_in
 
@@ -196,20 +195,17 @@ class EnvironmentForm(BlueprintVariablesForm):
         if not {"name", "tier", "region"} <= cleaned.keys():
             return cleaned
         try:
-            validate_environment(
+            # Checked once per request, rules included; the view stores it (define_environment).
+            self.definition = check_definition(
                 name=cleaned["name"],
                 blueprint=self.blueprint,
                 tier=cleaned["tier"],
                 region=cleaned["region"],
                 variables=self.chosen_variables(),
+                lifetime_hours=cleaned.get("lifetime_hours"),
             )
         except ValidationError as error:
             self.add_definition_errors(error)
-        if "lifetime_hours" in cleaned:
-            try:
-                expiry_for(self.blueprint, cleaned["tier"], cleaned["lifetime_hours"])
-            except ValidationError as error:
-                self.add_definition_errors(error)
         return cleaned
 
 

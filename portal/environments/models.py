@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
@@ -253,15 +254,9 @@ class Environment(models.Model):
     def secrets(self) -> dict[str, str]:
         return crypto.decrypt_json(self.encrypted_secrets) if self.encrypted_secrets else {}
 
-    def terraform_variables(self, endpoint: str | None) -> dict:
+    def terraform_variables(self) -> dict:
         """The non-secret variables of a run (secrets go through the environment, see secret_environment)."""
-        return {
-            **self.variables,
-            "environment": self.name,
-            "tier": self.tier,
-            "region": self.region,
-            "aws_endpoint_url": endpoint or "",
-        }
+        return run_variables(name=self.name, tier=self.tier, region=self.region, variables=self.variables)
 
     def secret_environment(self) -> dict[str, str]:
         """``TF_VAR_*`` for each generated secret: how secrets reach Terraform."""
@@ -362,17 +357,14 @@ class Environment(models.Model):
             )
         return None
 
-    def change_settings(self, variables: dict, user=None, request=None) -> dict:
-        """Make ``variables`` the environment's settings, checked by the rules of a new definition
-        (validate_environment); recorded with each changed value, before and after. Refused (LifecycleError) while
-        settings_refusal says so; nothing is written on a refusal. Returns the changes ({name: {before, after}}).
-
-        Name, tier and region are not settings: they name and place every resource, so they never change here.
-        """
+    def check_settings(self, variables: dict) -> CheckedDefinition:
+        """``variables`` as new settings, checked by the rules of a new definition (validate_environment, the
+        blueprint's variable rules included: a Terraform process, so call it before taking any lock). Refused
+        (LifecycleError) while settings_refusal says so."""
         refusal = self.settings_refusal()
         if refusal:
             raise LifecycleError(refusal)
-        checked = validate_environment(
+        validate_environment(
             name=self.name,
             blueprint=self.blueprint,
             tier=self.tier,
@@ -380,6 +372,20 @@ class Environment(models.Model):
             variables=variables,
             instance=self,
         )
+        return CheckedDefinition(self.name, self.blueprint, self.tier, self.region, variables, self.expires_at)
+
+    def change_settings(self, settings_checked: CheckedDefinition, user=None, request=None) -> dict:
+        """Make the settings check_settings accepted the environment's own, once what can change meanwhile is
+        checked again (hold lock_networks of its region): no run under way (settings_refusal), the network free.
+        Recorded with each changed value, before and after; nothing is written on a refusal. Returns the changes
+        ({name: {before, after}}).
+
+        Name, tier and region are not settings: they name and place every resource, so they never change here.
+        """
+        refusal = self.settings_refusal()
+        if refusal:
+            raise LifecycleError(refusal)
+        checked = recheck_definition(settings_checked, instance=self)
         defaults = {variable["name"]: variable["default"] for variable in self.blueprint.variables}
         changes = {
             name: {
@@ -565,8 +571,8 @@ def validate_environment(
             errors.setdefault("name", []).append(
                 "Use 3-20 characters: lowercase letters, digits and hyphens, starting with a letter."
             )
-        elif Environment.objects.not_destroyed().filter(name=name).exists():
-            errors.setdefault("name", []).append(f"An environment called {name!r} already exists.")
+        elif taken := _name_taken(name):
+            errors.setdefault("name", []).append(taken)
     if not blueprint.available:
         errors.setdefault("blueprint", []).append(f"The blueprint {blueprint.name!r} is no longer in the library.")
     if tier not in Tier.values:
@@ -610,13 +616,8 @@ def validate_environment(
     if missing:
         errors.setdefault("variables", []).append(f"Missing required variables: {', '.join(sorted(missing))}.")
 
-    if "vpc_cidr" in declared and "variables" not in errors and region in REGIONS:
-        if "vpc_cidr" in variables or instance is not None:
-            problem = _cidr_problem(variables.get("vpc_cidr", declared["vpc_cidr"]["default"]), region, instance)
-        else:
-            cidr = free_network(region)
-            problem = None if cidr else _pool_exhausted(region)
-            variables = {**variables, "vpc_cidr": cidr}
+    if "variables" not in errors and region in REGIONS:
+        variables, problem = _with_network(blueprint, region, variables, instance)
         if problem:
             errors.setdefault("vpc_cidr", []).append(problem)
     if "variables" not in errors and "blueprint" not in errors:
@@ -627,14 +628,102 @@ def validate_environment(
     return variables
 
 
+@dataclass(frozen=True)
+class CheckedDefinition:
+    """A definition (or an environment's new settings) that validate_environment accepted, the blueprint's variable
+    rules included. That check runs Terraform, so it is made once per request and before the region's network lock:
+    no create waits behind a Terraform process. Under the lock, recheck_definition checks again only what another
+    request may have changed meanwhile: the name, the network."""
+
+    name: str
+    blueprint: Blueprint
+    tier: str
+    region: str
+    variables: dict  # as given: without a vpc_cidr, a block is taken from the region's pool under the lock
+    expires_at: datetime | None
+
+
+def check_definition(
+    *, name, blueprint: Blueprint, tier, region, variables, lifetime_hours=DEFAULT_LIFETIME
+) -> CheckedDefinition:
+    """A new environment's definition, checked (validate_environment, and its lifetime): ValidationError naming
+    every problem. Call it before taking any lock; create_environment stores it."""
+    errors: dict[str, list[str]] = {}
+    expires_at = None
+    try:
+        validate_environment(name=name, blueprint=blueprint, tier=tier, region=region, variables=variables)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    try:
+        expires_at = expiry_for(blueprint, tier, lifetime_hours)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return CheckedDefinition(name, blueprint, tier, region, variables, expires_at)
+
+
+def recheck_definition(checked: CheckedDefinition, instance: Environment | None = None) -> dict:
+    """Under lock_networks(checked.region): what may have changed since ``checked`` was checked, and no rule of the
+    blueprint: the name taken by another environment (a new one), the network (the chosen vpc_cidr overlapping
+    another's, or, none chosen, a free block taken from the pool: one of the same size as the block the rules were
+    checked with). Returns the variables to store; ValidationError naming the field otherwise."""
+    errors: dict[str, list[str]] = {}
+    taken = _name_taken(checked.name) if instance is None else None
+    if taken:
+        errors["name"] = [taken]
+    variables, problem = _with_network(checked.blueprint, checked.region, checked.variables, instance)
+    if problem:
+        errors["vpc_cidr"] = [problem]
+    if errors:
+        raise ValidationError(errors)
+    return variables
+
+
+def _name_taken(name: str) -> str | None:
+    if Environment.objects.not_destroyed().filter(name=name).exists():
+        return f"An environment called {name!r} already exists."
+    return None
+
+
+def _with_network(
+    blueprint: Blueprint, region: str, variables: dict, instance: Environment | None
+) -> tuple[dict, str | None]:
+    """``variables`` with their network and the problem with it, or None: the chosen (or kept) vpc_cidr checked
+    against the other live environments of ``region``, or, a new environment choosing none, a free block of the pool
+    (free_network). Hold lock_networks(region) for the answer to stay true until the environment is stored."""
+    declared = {v["name"]: v for v in blueprint.variables}
+    if "vpc_cidr" not in declared:
+        return variables, None
+    if "vpc_cidr" in variables or instance is not None:
+        return variables, _cidr_problem(variables.get("vpc_cidr", declared["vpc_cidr"]["default"]), region, instance)
+    cidr = free_network(region)
+    return {**variables, "vpc_cidr": cidr}, None if cidr else _pool_exhausted(region)
+
+
+def run_variables(*, name: str, tier: str, region: str, variables: dict) -> dict:
+    """The non-secret values a run gives Terraform for a definition: its variables, what Launchpad sets from the
+    definition, and the operator's AWS endpoint and retry bound (LAUNCHPAD_AWS_MAX_RETRIES), never the user's.
+    The variable rules are checked on these same values (_broken_rules)."""
+    return {
+        **variables,
+        "environment": name,
+        "tier": tier,
+        "region": region,
+        "aws_endpoint_url": settings.AWS_ENDPOINT_URL or "",
+        "aws_max_retries": settings.LAUNCHPAD["AWS_MAX_RETRIES"],
+    }
+
+
 # The blueprint variables Launchpad sets from the definition itself, and the field each comes from.
 _DEFINITION_VARIABLES = {"environment": "name", "tier": "tier", "region": "region"}
 
 
 def _broken_rules(blueprint: Blueprint, name: str, tier: str, region: str, variables: dict, errors: dict) -> dict:
     """The blueprint's validation rules the definition breaks, as Terraform judges them
-    (provisioning.variable_rules): {field: [each rule's own message]}. A value already refused is not given."""
-    given = {"environment": name, "tier": tier, "region": region, **variables}
+    (provisioning.variable_rules) on the values a run gives it (run_variables): {field: [each rule's own message]}.
+    A value already refused is not given."""
+    given = run_variables(name=name, tier=tier, region=region, variables=variables)
     checked = {key: value for key, value in given.items() if _DEFINITION_VARIABLES.get(key, key) not in errors}
     try:
         broken = check_rules(blueprint.name, checked)
@@ -799,35 +888,20 @@ def expiry_for(blueprint: Blueprint, tier: str, lifetime_hours=DEFAULT_LIFETIME,
 
 
 @transaction.atomic
-def create_environment(
-    *, name, blueprint, tier, region, variables, owner, lifetime_hours=DEFAULT_LIFETIME
-) -> Environment:
-    """Validate and create an environment (nothing is written when the definition is invalid).
-
-    ``lifetime_hours`` (default: the blueprint's, 72 h for a sandbox) sets when Launchpad destroys it; None
-    keeps it until someone destroys it.
-    """
-    errors: dict[str, list[str]] = {}
-    if region in REGIONS:
-        lock_networks(region)
-    try:
-        variables = validate_environment(name=name, blueprint=blueprint, tier=tier, region=region, variables=variables)
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    try:
-        expires_at = expiry_for(blueprint, tier, lifetime_hours)
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    if errors:
-        raise ValidationError(errors)
+def create_environment(definition: CheckedDefinition, owner) -> Environment:
+    """Create the environment check_definition accepted (nothing is written on a refusal): under its region's
+    network lock, the name and the network are checked again (recheck_definition), then it is stored."""
+    lock_networks(definition.region)
+    variables = recheck_definition(definition)
+    name = definition.name
     environment = Environment(
         name=name,
-        blueprint=blueprint,
-        tier=tier,
-        region=region,
+        blueprint=definition.blueprint,
+        tier=definition.tier,
+        region=definition.region,
         owner=owner,
         variables=variables,
-        expires_at=expires_at,
+        expires_at=definition.expires_at,
         state_key=state_key_for(name),
     )
     environment.ensure_secrets()

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Count, Prefetch, QuerySet
 
 from portal.activity.models import record
-from portal.environments.models import DriftCheck, Environment, create_environment, lock_networks
+from portal.environments.models import CheckedDefinition, DriftCheck, Environment, create_environment, lock_networks
 from portal.environments.tasks import check_drift
 from portal.runs.choices import RunKind
 from portal.runs.models import Run
@@ -41,13 +41,14 @@ def request_drift_check(environment: Environment, user=None, request=None) -> Dr
     return check
 
 
-def define_environment(*, blueprint, owner, apply: bool = False, request=None, **definition):
-    """Create an environment for ``owner`` (``definition``: create_environment's name, tier, region, variables,
-    lifetime_hours), record it in the activity log and, with ``apply``, ask for its first apply run: all of it
-    or, on a refusal, none of it. Returns the environment and the run (None without ``apply``)."""
+def define_environment(definition: CheckedDefinition, owner, apply: bool = False, request=None):
+    """Create the environment ``definition`` (check_definition's, made before: this takes the region's network
+    lock, under which no Terraform runs) for ``owner``, record it in the activity log and, with ``apply``, ask for
+    its first apply run: all of it or, on a refusal, none of it. Returns the environment and the run (None
+    without ``apply``)."""
     with transaction.atomic():
-        environment = create_environment(blueprint=blueprint, owner=owner, **definition)
-        record("environment.created", environment, actor=owner, request=request, blueprint=blueprint.name)
+        environment = create_environment(definition, owner)
+        record("environment.created", environment, actor=owner, request=request, blueprint=definition.blueprint.name)
         run = request_run(environment, RunKind.APPLY, owner, request) if apply else None
     return environment, run
 
@@ -55,10 +56,14 @@ def define_environment(*, blueprint, owner, apply: bool = False, request=None, *
 def change_settings(environment: Environment, variables: dict, user, apply: bool = True, request=None):
     """Give ``environment`` the settings ``variables`` (Environment.change_settings: the rules of a new definition)
     and ask for the run that plans the change: an apply run under the usual approval rules, or with ``apply``
-    False a plan only. All of it or, on a refusal, none of it. Returns the run."""
+    False a plan only. All of it or, on a refusal, none of it. Returns the run.
+
+    The blueprint's rules are checked first, with no lock held (a Terraform process); under the locks only what
+    may have changed meanwhile is checked again (Environment.change_settings)."""
+    checked = environment.check_settings(variables)
     with transaction.atomic():
         # Locked: a run asked for meanwhile waits, and then finds the new settings.
         locked = Environment.objects.select_for_update().select_related("blueprint").get(pk=environment.pk)
         lock_networks(locked.region)  # a new vpc_cidr is checked against the others' while none can take it
-        locked.change_settings(variables, user, request)
+        locked.change_settings(checked, user, request)
         return request_run(locked, RunKind.APPLY if apply else RunKind.PLAN, user, request)

@@ -57,15 +57,7 @@ def environment_new(request):
     if request.method == "POST" and form.is_valid():
         try:
             environment, run = define_environment(
-                name=form.cleaned_data["name"],
-                blueprint=blueprint,
-                tier=form.cleaned_data["tier"],
-                region=form.cleaned_data["region"],
-                variables=form.chosen_variables(),
-                owner=request.user,
-                lifetime_hours=form.cleaned_data["lifetime_hours"],
-                apply=form.cleaned_data["apply"],
-                request=request,
+                form.definition, request.user, apply=form.cleaned_data["apply"], request=request
             )
         except ValidationError as error:  # a rule that changed since the form checked (the same name, just taken)
             form.add_definition_errors(error)

@@ -39,11 +39,7 @@ def terraform_request(
         blueprint=environment.blueprint.name,
         environment=environment.name,
         region=environment.region,
-        # The operator's bound on AWS retries (LAUNCHPAD_AWS_MAX_RETRIES), like the endpoint never the user's.
-        variables={
-            **environment.terraform_variables(endpoint),
-            "aws_max_retries": settings.LAUNCHPAD["AWS_MAX_RETRIES"],
-        },
+        variables=environment.terraform_variables(),
         secret_environment=environment.secret_environment(),
         endpoint=endpoint,
         state_store=store,

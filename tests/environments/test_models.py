@@ -22,7 +22,7 @@ def test_generated_secrets_are_stored_encrypted_and_reach_terraform_only_as_tf_v
     assert set(secrets) == {"db_password", "app_secret_key"}
     assert all(value not in environment.encrypted_secrets for value in secrets.values())
     assert environment.secret_environment()["TF_VAR_db_password"] == secrets["db_password"]
-    assert "db_password" not in environment.terraform_variables(None)
+    assert "db_password" not in environment.terraform_variables()
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/8", "10.0.0.0/25", "10.0.0.1/16", "not-a-cidr"])

@@ -13,7 +13,7 @@ from django.db import connection
 
 from portal import settings as launchpad_settings
 from portal.environments import models
-from portal.environments.models import Environment, create_environment
+from portal.environments.models import Environment, check_definition, create_environment
 from tests.environments.test_views import sandbox_form
 from tests.factories import api_client, blueprint, make_environment, make_user
 
@@ -123,9 +123,10 @@ def test_environments_created_at_the_same_moment_never_get_the_same_or_overlappi
     def define(number: int) -> None:
         try:
             start.wait()
-            create_environment(
-                name=f"at-once-{number}", blueprint=sandbox, tier="dev", region="eu-west-1", variables={}, owner=owner
+            definition = check_definition(
+                name=f"at-once-{number}", blueprint=sandbox, tier="dev", region="eu-west-1", variables={}
             )
+            create_environment(definition, owner)
         except Exception as error:  # reported below: the test fails with it
             errors.append(error)
         finally:

@@ -378,7 +378,7 @@ def test_free_form_strings_are_accepted_and_reach_terraform_only_as_data(monkeyp
     assert response.status_code == 201, response.content
     environment = Environment.objects.get(name="hostile")
     assert environment.variables["tags"] == DATA_ONLY and enqueued == []
-    variables = environment.terraform_variables(endpoint=None)
+    variables = environment.terraform_variables()
     workspace = render_workspace("sandbox", tmp_path / "workspace", variables)
     assert json.loads(workspace.var_file.read_text()) == variables
     for path in workspace.directory.rglob("*"):

@@ -27,6 +27,7 @@ from portal.environments.models import (
     Blueprint,
     DriftCheck,
     Environment,
+    check_definition,
 )
 from portal.environments.services import change_settings, define_environment, name_history, request_drift_check
 from portal.permissions import CanChangeEnvironment, can_change_environment
@@ -89,17 +90,15 @@ class EnvironmentViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        environment, _ = define_environment(
+        definition = check_definition(
             name=data["name"],
             blueprint=data["blueprint"],
             tier=data["tier"],
             region=data["region"],
             variables=data["variables"],
-            owner=request.user,
             lifetime_hours=data.get("lifetime_hours", DEFAULT_LIFETIME),
-            apply=data["apply"],
-            request=request,
         )
+        environment, _ = define_environment(definition, request.user, apply=data["apply"], request=request)
         return Response(self.get_serializer(environment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
