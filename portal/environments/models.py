@@ -296,14 +296,25 @@ class Environment(models.Model):
         self.status = status
         self.save(update_fields=["status", *fields, "updated_at"])
 
+    def run_refusal(self, destroy: bool) -> str | None:
+        """Why no run (a destroy if ``destroy``, else a plan or an apply) may be asked for or begin applying, or
+        None. A destroyed environment is never planned or applied again: its network block went back to the pool
+        and may be another environment's now; a new environment takes the name instead."""
+        if self.status != EnvironmentStatus.DESTROYED:
+            return None
+        if destroy:
+            return f"{self.name} is already destroyed."
+        if self.name_taken_again():
+            return f"{self.name} is destroyed: a newer environment carries the name now."
+        return f"{self.name} is destroyed: create a new environment (the name is free again)."
+
     def begin_provisioning(self) -> None:
-        """An apply run starts applying: provisioning. Refused while another change is under way, or when the
-        environment was destroyed and a newer one holds its name."""
+        """An apply run starts applying: provisioning. Refused while another change is under way, or once
+        destroyed (run_refusal)."""
+        refusal = self.run_refusal(destroy=False)
+        if refusal:
+            raise LifecycleError(refusal)
         self._require(*CHANGEABLE_STATUSES, action="begin an apply")
-        if self.status == EnvironmentStatus.DESTROYED and self.name_taken_again():
-            raise LifecycleError(
-                f"This {self.name} was destroyed and a newer environment has its name: it cannot be applied again."
-            )
         self._set_status(EnvironmentStatus.PROVISIONING)
 
     def name_taken_again(self) -> bool:
@@ -312,7 +323,10 @@ class Environment(models.Model):
     def begin_destroying(self) -> None:
         """A destroy run starts applying: destroying. Refused while another change is under way, or once
         destroyed."""
-        self._require(*(s for s in CHANGEABLE_STATUSES if s != EnvironmentStatus.DESTROYED), action="begin a destroy")
+        refusal = self.run_refusal(destroy=True)
+        if refusal:
+            raise LifecycleError(refusal)
+        self._require(*CHANGEABLE_STATUSES, action="begin a destroy")
         self._set_status(EnvironmentStatus.DESTROYING)
 
     def drift_checked(self, drifted: bool) -> None:

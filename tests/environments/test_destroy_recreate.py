@@ -190,8 +190,38 @@ def test_an_earlier_environment_is_not_applied_again_once_a_newer_one_holds_its_
     earlier = destroyed(applied(make_environment(name="alice-sandbox")))
     make_environment(name="alice-sandbox")
 
-    with pytest.raises(LifecycleError, match="a newer environment has its name"):
+    with pytest.raises(LifecycleError, match="alice-sandbox is destroyed: a newer environment carries the name now"):
         earlier.begin_provisioning()
+
+
+@pytest.mark.parametrize("kind", ["plan", "apply"])
+def test_a_destroyed_environment_is_neither_planned_nor_applied_again_its_network_may_be_another_s(kind):
+    owner = make_user()
+    bob_two = destroyed(applied(make_environment(name="bob-two", owner=owner, vpc_cidr="10.1.0.0/16")))
+    make_environment(name="bob-three", owner=owner, vpc_cidr="10.1.0.0/16")
+
+    response = api_client(owner).post(f"{ENVIRONMENTS}bob-two/runs/", {"kind": kind}, format="json")
+    page = client_for(owner).post("/environments/bob-two/runs/", {"kind": kind})
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "bob-two is destroyed: create a new environment (the name is free again)."}
+    assert page.status_code == 409
+    assert "bob-two is destroyed: create a new environment (the name is free again)." in page.content.decode()
+    assert not Run.objects.filter(environment=bob_two).exists()
+
+
+def test_a_destroyed_environment_s_page_offers_no_plan_apply_nor_expiry():
+    owner = make_user()
+    environment = applied(make_environment(name="bob-two", owner=owner))
+    assert environment.expires_at is not None  # a sandbox lives 72 hours unless told otherwise
+    live_page = client_for(owner).get("/environments/bob-two/").content.decode()
+    destroyed(environment)
+
+    page = client_for(owner).get("/environments/bob-two/").content.decode()
+
+    for part in ('id="plan-button"', 'id="apply-button"', 'id="environment-expires"'):
+        assert part in live_page
+        assert part not in page
 
 
 # --- hidden unless asked for -----------------------------------------------------------------------------------
