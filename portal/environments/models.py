@@ -48,6 +48,7 @@ MAX_VARIABLES_SIZE = 64 * 1024  # characters of the variables as JSON
 MAX_NESTING = 8
 # Control characters (NUL, newlines, escape...) have no place in any variable; PostgreSQL cannot store NUL in JSON.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_NUMBERED_STATE_KEY = re.compile(r"^environments/[^/]+/(\d+)/terraform\.tfstate$")
 
 
 class LifecycleError(Refused):
@@ -772,11 +773,13 @@ def _cidr_problem(cidr, region: str, exclude: Environment | None) -> str | None:
 
 
 def state_key_for(name: str) -> str:
-    """The state key of a new environment called ``name``: numbered by how many had the name before, so each one
-    that ever carried it has its own state (those made before names were reusable kept
-    ``environments/<name>/terraform.tfstate``)."""
-    generation = Environment.objects.filter(name=name).count() + 1
-    return f"environments/{name}/{generation}/terraform.tfstate"
+    """The state key of a new environment called ``name``: numbered one past the highest number the name's
+    environments have (not by how many there are: one deleted by an administrator leaves a gap), so each one that
+    ever carried it has its own state (those made before names were reusable kept
+    ``environments/<name>/terraform.tfstate``: the first)."""
+    keys = Environment.objects.filter(name=name).values_list("state_key", flat=True)
+    generations = [int(match.group(1)) if (match := _NUMBERED_STATE_KEY.match(key)) else 1 for key in keys]
+    return f"environments/{name}/{max(generations, default=0) + 1}/terraform.tfstate"
 
 
 def _check_hours(hours, field: str) -> None:

@@ -194,6 +194,22 @@ def test_an_earlier_environment_is_not_applied_again_once_a_newer_one_holds_its_
         earlier.begin_provisioning()
 
 
+def test_a_name_is_used_again_after_an_administrator_deleted_one_of_its_earlier_environments():
+    owner = make_user()
+    first = destroyed(applied(make_environment(name="alice-sandbox", owner=owner)))
+    second = destroyed(applied(make_environment(name="alice-sandbox", owner=owner)))
+    first.delete()
+
+    response = api_client(owner).post(
+        ENVIRONMENTS, {"name": "alice-sandbox", "blueprint": "sandbox", "tier": "dev", "apply": False}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    third = Environment.objects.named("alice-sandbox").get()
+    assert second.state_key == "environments/alice-sandbox/2/terraform.tfstate"
+    assert third.state_key == "environments/alice-sandbox/3/terraform.tfstate"
+
+
 @pytest.mark.parametrize("kind", ["plan", "apply"])
 def test_a_destroyed_environment_is_neither_planned_nor_applied_again_its_network_may_be_another_s(kind):
     owner = make_user()
