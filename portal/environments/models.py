@@ -626,8 +626,13 @@ def validate_environment(
         errors.setdefault("variables", []).append(f"Missing required variables: {', '.join(sorted(missing))}.")
 
     if "vpc_cidr" in declared and "variables" not in errors and region in REGIONS:
-        if "vpc_cidr" in variables or instance is not None:
-            problem = _cidr_problem(variables.get("vpc_cidr", declared["vpc_cidr"]["default"]), region, instance)
+        if "vpc_cidr" in variables:
+            problem = _cidr_problem(variables["vpc_cidr"], region, instance)
+        elif instance is not None:
+            # An environment given no block keeps its own: another (the blueprint's default) would replace its
+            # whole network.
+            problem = _cidr_problem(instance.vpc_cidr, region, instance)
+            variables = {**variables, "vpc_cidr": instance.vpc_cidr}
         else:
             cidr = free_network(region)
             problem = None if cidr else _pool_exhausted(region)
