@@ -90,6 +90,27 @@ def read_blueprint(name_or_dir: str | Path) -> BlueprintSpec:
     return BlueprintSpec(name=directory.name, description=_description(directory), variables=variables)
 
 
+def resource_types(name_or_dir: str | Path) -> frozenset[str]:
+    """Every resource type the blueprint declares, in its own files and in the modules it calls (local sources),
+    whether or not a variable leaves some of them out."""
+    directory = Path(name_or_dir) if isinstance(name_or_dir, Path) else blueprint_dir(name_or_dir)
+    types: set[str] = set()
+    seen: set[Path] = set()
+    pending = [directory.resolve()]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        blocks = load_directory(current)
+        types.update(kind for block in blocks.get("resource", []) for kind in block)
+        for module in labelled(blocks.get("module", [])).values():
+            source = str(module.get("source", ""))
+            if source.startswith(("./", "../")):
+                pending.append((current / source).resolve())
+    return frozenset(types)
+
+
 def list_blueprints() -> list[str]:
     """Names of every blueprint in the module library."""
     return sorted(p.name for p in BLUEPRINTS_DIR.iterdir() if (p / "main.tf").is_file())

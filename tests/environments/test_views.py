@@ -455,6 +455,22 @@ def test_the_destroy_page_names_the_environment_and_asks_for_its_name():
     assert "Type <code>feature-x</code> exactly." in page
 
 
+@pytest.mark.parametrize(
+    ("blueprint_name", "data"),
+    [
+        ("sandbox", "its stored files (S3 buckets), queues, secrets and parameters."),
+        ("full", "its databases, stored files (S3 buckets), caches, queues, secrets, parameters and tables."),
+    ],
+)
+def test_the_destroy_page_names_the_data_the_blueprint_s_resources_hold(blueprint_name, data):
+    owner = make_user()
+    make_environment(owner=owner, name="feature-x", blueprint_name=blueprint_name)
+
+    page = text(client_for(owner).get("/environments/feature-x/destroy/"))
+
+    assert f"and the data they hold: {data}" in page
+
+
 @pytest.mark.parametrize("typed", ["", "feature", "Feature-X", "other-env"])
 def test_a_wrong_name_shows_the_page_again_with_an_error_and_destroys_nothing(typed, enqueued):
     owner = make_user()
