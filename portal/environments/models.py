@@ -30,7 +30,7 @@ from portal.environments.choices import (
 )
 from portal.jobs.models import Job, JobEvent
 from portal.refusals import Refused
-from portal.runs.choices import FINISHED_STATUSES, WORKING_STATUSES
+from portal.runs.choices import FINISHED_STATUSES, WORKING_STATUSES, RunKind, RunStatus
 from portal.text_input import shown_key, unencodable_problem
 from provisioning.blueprints import VariableValueError, check_value, list_blueprints, read_blueprint
 from provisioning.variable_rules import VariableRulesError, check_rules
@@ -231,11 +231,24 @@ class Environment(models.Model):
 
     @property
     def vpc_cidr(self) -> str | None:
-        value = self.variables.get("vpc_cidr")
+        return self.setting("vpc_cidr")
+
+    def setting(self, name: str):
+        """The value of the blueprint variable ``name``: the one set, else the blueprint's default (None: none)."""
+        value = self.variables.get(name)
         if value is None:
-            default = next((v["default"] for v in self.blueprint.variables if v["name"] == "vpc_cidr"), None)
-            return default
+            return next((v["default"] for v in self.blueprint.variables if v["name"] == name), None)
         return value
+
+    def secrets_reserve_name_until(self) -> datetime | None:
+        """Until when AWS keeps the names of the secrets a destroy deleted (secret_recovery_window_days after it,
+        when above 0: the secrets can be recovered meanwhile, and a new one of the same name is refused), or None
+        when it keeps none: not destroyed, no window, or its destroy deleted nothing (never applied)."""
+        days = self.setting("secret_recovery_window_days")
+        if self.destroyed_at is None or not isinstance(days, int | float) or days <= 0:
+            return None
+        deleted = self.runs.filter(kind=RunKind.DESTROY, status=RunStatus.SUCCEEDED, has_changes=True).exists()
+        return self.destroyed_at + timedelta(days=days) if deleted else None
 
     # --- secrets ---------------------------------------------------------------------------
     def ensure_secrets(self) -> None:
@@ -582,6 +595,10 @@ def validate_environment(
             )
         elif Environment.objects.not_destroyed().filter(name=name).exists():
             errors.setdefault("name", []).append(f"An environment called {name!r} already exists.")
+        else:
+            reserved = _name_reserved_by_secrets(name)
+            if reserved:
+                errors.setdefault("name", []).append(reserved)
     if not blueprint.available:
         errors.setdefault("blueprint", []).append(f"The blueprint {blueprint.name!r} is no longer in the library.")
     if tier not in Tier.values:
@@ -645,6 +662,27 @@ def validate_environment(
     if errors:
         raise ValidationError(errors)
     return variables
+
+
+def _name_reserved_by_secrets(name: str) -> str | None:
+    """Why ``name`` cannot be used again yet, or None: a destroyed environment's secrets, kept for recovery
+    (Environment.secrets_reserve_name_until), still hold their names in AWS, which refuses new ones of the same
+    names. Nothing else of a destroyed environment keeps its name."""
+    now = timezone.now()
+    reserved = [
+        (until, earlier)
+        for earlier in Environment.objects.filter(name=name, destroyed_at__isnull=False).select_related("blueprint")
+        if (until := earlier.secrets_reserve_name_until()) is not None and until > now
+    ]
+    if not reserved:
+        return None
+    until, earlier = max(reserved, key=lambda pair: pair[0])
+    days = earlier.setting("secret_recovery_window_days")
+    return (
+        f"The destroyed {name}'s secrets can be recovered for {days:g} days after its destroy "
+        f"(secret_recovery_window_days), and AWS keeps their names meanwhile: the name {name} is free again at "
+        f"{until:%Y-%m-%d %H:%M} UTC. Choose another name until then."
+    )
 
 
 # The blueprint variables Launchpad sets from the definition itself, and the field each comes from.

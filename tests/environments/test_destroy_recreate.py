@@ -4,6 +4,7 @@ earlier one's history stays reachable), and destroyed environments leave the lis
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -13,7 +14,7 @@ from portal.dashboards.models import DemoTraffic
 from portal.dashboards.status import demo_environment_ids
 from portal.environments.models import Environment, LifecycleError
 from portal.runs.models import Run
-from tests.environments.test_views import client_for
+from tests.environments.test_views import NEW_SANDBOX, client_for, sandbox_form
 from tests.factories import api_client, applied, make_environment, make_run, make_user, record_enqueued_runs
 
 pytestmark = pytest.mark.django_db
@@ -208,6 +209,40 @@ def test_a_name_is_used_again_after_an_administrator_deleted_one_of_its_earlier_
     third = Environment.objects.named("alice-sandbox").get()
     assert second.state_key == "environments/alice-sandbox/2/terraform.tfstate"
     assert third.state_key == "environments/alice-sandbox/3/terraform.tfstate"
+
+
+def test_a_name_is_refused_while_its_destroyed_environment_s_secrets_can_still_be_recovered():
+    owner = make_user()
+    earlier = applied(make_environment(name="alice-sandbox", owner=owner, secret_recovery_window_days=7))
+    make_run(earlier, kind="destroy", status="succeeded", has_changes=True)
+    destroyed(earlier)
+    until = earlier.destroyed_at + timedelta(days=7)
+    definition = {"name": "alice-sandbox", "blueprint": "sandbox", "tier": "dev", "apply": False}
+
+    response = api_client(owner).post(ENVIRONMENTS, definition, format="json")
+    page = client_for(owner).post(NEW_SANDBOX, sandbox_form(name="alice-sandbox"))
+
+    sentence = (
+        "The destroyed alice-sandbox's secrets can be recovered for 7 days after its destroy "
+        "(secret_recovery_window_days), and AWS keeps their names meanwhile: the name alice-sandbox is free again "
+        f"at {until:%Y-%m-%d %H:%M} UTC. Choose another name until then."
+    )
+    assert response.status_code == 400
+    assert response.json() == {"name": [sentence]}
+    assert sentence.replace("'", "&#x27;") in page.content.decode()
+    assert Environment.objects.filter(name="alice-sandbox").count() == 1
+    Environment.objects.filter(pk=earlier.pk).update(destroyed_at=earlier.destroyed_at - timedelta(days=7))
+    assert api_client(owner).post(ENVIRONMENTS, definition, format="json").status_code == 201
+
+
+def test_a_name_whose_environment_was_deleted_before_anything_was_applied_is_free_at_once():
+    owner = make_user()
+    make_environment(name="alice-sandbox", owner=owner, secret_recovery_window_days=7)
+    definition = {"name": "alice-sandbox", "blueprint": "sandbox", "tier": "dev", "apply": False}
+
+    assert api_client(owner).delete(f"{ENVIRONMENTS}alice-sandbox/").status_code == 200
+
+    assert api_client(owner).post(ENVIRONMENTS, definition, format="json").status_code == 201
 
 
 @pytest.mark.parametrize("kind", ["plan", "apply"])
