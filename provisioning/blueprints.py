@@ -5,6 +5,7 @@ A new variable in a blueprint appears here (and so in the API and the forms) wit
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,11 +91,13 @@ def read_blueprint(name_or_dir: str | Path) -> BlueprintSpec:
     return BlueprintSpec(name=directory.name, description=_description(directory), variables=variables)
 
 
-def declared_resources(name_or_dir: str | Path) -> list[tuple[str, str]]:
+@functools.cache
+def declared_resources(name_or_dir: str | Path) -> tuple[tuple[str, str], ...]:
     """Every resource a blueprint declares, through its local modules, as (address without instance key, type):
-    what an environment of it holds once applied."""
+    what an environment of it holds once applied. Read once per process (parsing the modules takes a second; the
+    module library ships with the code)."""
     directory = Path(name_or_dir) if isinstance(name_or_dir, Path) else blueprint_dir(name_or_dir)
-    return _declared(directory, "")
+    return tuple(_declared(directory, ""))
 
 
 def _declared(directory: Path, prefix: str) -> list[tuple[str, str]]:
@@ -110,6 +113,12 @@ def _declared(directory: Path, prefix: str) -> list[tuple[str, str]]:
         if source.startswith("."):  # a module of the library (a registry module's resources are not read here)
             found += _declared((directory / source).resolve(), f"{prefix}module.{name}.")
     return found
+
+
+def resource_types(name_or_dir: str | Path) -> frozenset[str]:
+    """Every resource type the blueprint declares, in its own files and in the modules it calls (local sources),
+    whether or not a variable leaves some of them out."""
+    return frozenset(resource_type for _, resource_type in declared_resources(name_or_dir))
 
 
 def list_blueprints() -> list[str]:

@@ -8,6 +8,7 @@ masked in every line before it reaches the sink.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from botocore.exceptions import ClientError
 from python_terraform import IsFlagged
 
 from provisioning import audit, aws
+from provisioning.blueprints import resource_types
 from provisioning.state_moves import STATE_MOVES_FILE, pending_moves, state_moves
 from provisioning.terraform import LineSink, TerraformError, TerraformRunner, json_event
 from provisioning.toolchain import Toolchain
@@ -34,25 +36,33 @@ from provisioning.workspace import (
     write_private,
 )
 
-STATEFUL_RESOURCE_TYPES = frozenset(
-    {
-        "aws_db_instance",
-        "aws_rds_cluster",
-        "aws_s3_bucket",
-        "aws_elasticache_cluster",
-        "aws_elasticache_replication_group",
-        "aws_sqs_queue",
-        "aws_secretsmanager_secret",
-        "aws_secretsmanager_secret_version",
-        "aws_ssm_parameter",
-        "aws_dynamodb_table",
-    }
-)
+# The resource types that hold data (their loss is "data is lost"), each with what a person calls what it holds.
+DATA_HELD = {
+    "aws_db_instance": "databases",
+    "aws_rds_cluster": "databases",
+    "aws_s3_bucket": "stored files (S3 buckets)",
+    "aws_elasticache_cluster": "caches",
+    "aws_elasticache_replication_group": "caches",
+    "aws_sqs_queue": "queues",
+    "aws_secretsmanager_secret": "secrets",
+    "aws_secretsmanager_secret_version": "secrets",
+    "aws_ssm_parameter": "parameters",
+    "aws_dynamodb_table": "tables",
+}
+STATEFUL_RESOURCE_TYPES = frozenset(DATA_HELD)
 LOCK_TIMEOUT = "120s"
 REDACTED = "[redacted]"
 STATE_STORE_READY = "State store ready."
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def data_held_by(blueprint: str) -> tuple[str, ...]:
+    """What the blueprint's resources that hold data hold ("databases", "queues"...), in DATA_HELD's order:
+    what destroying one of its environments loses."""
+    types = resource_types(blueprint)
+    return tuple(dict.fromkeys(held for kind, held in DATA_HELD.items() if kind in types))
 
 
 @dataclass(frozen=True)

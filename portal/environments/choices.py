@@ -30,13 +30,13 @@ DRIFT_CHECK_UNDER_WAY = (DriftCheckStatus.QUEUED, DriftCheckStatus.RUNNING)
 # Environments whose drift is worth checking: applied, and not being changed or removed right now.
 DRIFT_CHECKED_STATUSES = (EnvironmentStatus.READY, EnvironmentStatus.DRIFTED)
 
-# Statuses an apply or a destroy may begin from: not while another one is changing the environment.
+# Statuses an apply or a destroy may begin from: not while another one is changing the environment, nor once
+# destroyed (Environment.run_refusal says why).
 CHANGEABLE_STATUSES = (
     EnvironmentStatus.NEW,
     EnvironmentStatus.READY,
     EnvironmentStatus.DRIFTED,
     EnvironmentStatus.FAILED,
-    EnvironmentStatus.DESTROYED,
 )
 
 # Statuses of an environment whose resources may exist (they count for CIDR overlap).

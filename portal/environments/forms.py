@@ -21,6 +21,7 @@ NETWORK_HELP = (
     "Leave empty to get a free block: Launchpad takes the first one of the region's pool that no other "
     "environment uses."
 )
+NETWORK_KEPT_HELP = "Leave empty to keep the current block: another one replaces the whole network."
 # Types edited as JSON: every collection and structural Terraform type, and "any".
 _SCALAR_TYPES = {"string", "number", "bool"}
 
@@ -127,7 +128,9 @@ class BlueprintVariablesForm(forms.Form):
             value = self.cleaned_data[field]
             if value is None or value == "":
                 continue  # left empty: the blueprint's default applies
-            if variable["required"] or value != variable["default"]:
+            # A block is always given as chosen: without one, Launchpad picks a free block (or keeps the current
+            # one), not the blueprint's default.
+            if variable["required"] or variable["name"] == "vpc_cidr" or value != variable["default"]:
                 chosen[variable["name"]] = value
         return chosen
 
@@ -223,6 +226,10 @@ class SettingsForm(BlueprintVariablesForm):
     def __init__(self, environment, *args, **kwargs) -> None:
         super().__init__(environment.blueprint, *args, values=environment.variables, **kwargs)
         self.environment = environment
+        network = self.fields.get(variable_field_name("vpc_cidr"))
+        if network is not None:  # an environment given no block keeps its own (validate_environment)
+            network.initial = environment.vpc_cidr
+            network.help_text = f"{network.help_text} {NETWORK_KEPT_HELP}".strip()
 
 
 class DestroyConfirmationForm(forms.Form):

@@ -31,7 +31,7 @@ from portal.environments.choices import (
 )
 from portal.jobs.models import Job, JobEvent
 from portal.refusals import Refused
-from portal.runs.choices import FINISHED_STATUSES, WORKING_STATUSES
+from portal.runs.choices import FINISHED_STATUSES, WORKING_STATUSES, RunKind, RunStatus
 from portal.text_input import shown_key, unencodable_problem
 from provisioning.blueprints import VariableValueError, check_value, list_blueprints, read_blueprint
 from provisioning.variable_rules import VariableRulesError, check_rules
@@ -49,6 +49,7 @@ MAX_VARIABLES_SIZE = 64 * 1024  # characters of the variables as JSON
 MAX_NESTING = 8
 # Control characters (NUL, newlines, escape...) have no place in any variable; PostgreSQL cannot store NUL in JSON.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_NUMBERED_STATE_KEY = re.compile(r"^environments/[^/]+/(\d+)/terraform\.tfstate$")
 
 
 class LifecycleError(Refused):
@@ -231,11 +232,24 @@ class Environment(models.Model):
 
     @property
     def vpc_cidr(self) -> str | None:
-        value = self.variables.get("vpc_cidr")
+        return self.setting("vpc_cidr")
+
+    def setting(self, name: str):
+        """The value of the blueprint variable ``name``: the one set, else the blueprint's default (None: none)."""
+        value = self.variables.get(name)
         if value is None:
-            default = next((v["default"] for v in self.blueprint.variables if v["name"] == "vpc_cidr"), None)
-            return default
+            return next((v["default"] for v in self.blueprint.variables if v["name"] == name), None)
         return value
+
+    def secrets_reserve_name_until(self) -> datetime | None:
+        """Until when AWS keeps the names of the secrets a destroy deleted (secret_recovery_window_days after it,
+        when above 0: the secrets can be recovered meanwhile, and a new one of the same name is refused), or None
+        when it keeps none: not destroyed, no window, or its destroy deleted nothing (never applied)."""
+        days = self.setting("secret_recovery_window_days")
+        if self.destroyed_at is None or not isinstance(days, int | float) or days <= 0:
+            return None
+        deleted = self.runs.filter(kind=RunKind.DESTROY, status=RunStatus.SUCCEEDED, has_changes=True).exists()
+        return self.destroyed_at + timedelta(days=days) if deleted else None
 
     # --- secrets ---------------------------------------------------------------------------
     def ensure_secrets(self) -> None:
@@ -291,14 +305,25 @@ class Environment(models.Model):
         self.status = status
         self.save(update_fields=["status", *fields, "updated_at"])
 
+    def run_refusal(self, destroy: bool) -> str | None:
+        """Why no run (a destroy if ``destroy``, else a plan or an apply) may be asked for or begin applying, or
+        None. A destroyed environment is never planned or applied again: its network block went back to the pool
+        and may be another environment's now; a new environment takes the name instead."""
+        if self.status != EnvironmentStatus.DESTROYED:
+            return None
+        if destroy:
+            return f"{self.name} is already destroyed."
+        if self.name_taken_again():
+            return f"{self.name} is destroyed: a newer environment carries the name now."
+        return f"{self.name} is destroyed: create a new environment (the name is free again)."
+
     def begin_provisioning(self) -> None:
-        """An apply run starts applying: provisioning. Refused while another change is under way, or when the
-        environment was destroyed and a newer one holds its name."""
+        """An apply run starts applying: provisioning. Refused while another change is under way, or once
+        destroyed (run_refusal)."""
+        refusal = self.run_refusal(destroy=False)
+        if refusal:
+            raise LifecycleError(refusal)
         self._require(*CHANGEABLE_STATUSES, action="begin an apply")
-        if self.status == EnvironmentStatus.DESTROYED and self.name_taken_again():
-            raise LifecycleError(
-                f"This {self.name} was destroyed and a newer environment has its name: it cannot be applied again."
-            )
         self._set_status(EnvironmentStatus.PROVISIONING)
 
     def name_taken_again(self) -> bool:
@@ -307,7 +332,10 @@ class Environment(models.Model):
     def begin_destroying(self) -> None:
         """A destroy run starts applying: destroying. Refused while another change is under way, or once
         destroyed."""
-        self._require(*(s for s in CHANGEABLE_STATUSES if s != EnvironmentStatus.DESTROYED), action="begin a destroy")
+        refusal = self.run_refusal(destroy=True)
+        if refusal:
+            raise LifecycleError(refusal)
+        self._require(*CHANGEABLE_STATUSES, action="begin a destroy")
         self._set_status(EnvironmentStatus.DESTROYING)
 
     def drift_checked(self, drifted: bool) -> None:
@@ -573,6 +601,8 @@ def validate_environment(
             )
         elif taken := _name_taken(name):
             errors.setdefault("name", []).append(taken)
+        elif reserved := _name_reserved_by_secrets(name):
+            errors.setdefault("name", []).append(reserved)
     if not blueprint.available:
         errors.setdefault("blueprint", []).append(f"The blueprint {blueprint.name!r} is no longer in the library.")
     if tier not in Tier.values:
@@ -690,13 +720,16 @@ def _with_network(
     blueprint: Blueprint, region: str, variables: dict, instance: Environment | None
 ) -> tuple[dict, str | None]:
     """``variables`` with their network and the problem with it, or None: the chosen (or kept) vpc_cidr checked
-    against the other live environments of ``region``, or, a new environment choosing none, a free block of the pool
+    against the other live environments of ``region`` (an environment choosing none keeps its own), or, a new
+    environment choosing none, a free block of the pool
     (free_network). Hold lock_networks(region) for the answer to stay true until the environment is stored."""
-    declared = {v["name"]: v for v in blueprint.variables}
-    if "vpc_cidr" not in declared:
+    if not any(variable["name"] == "vpc_cidr" for variable in blueprint.variables):
         return variables, None
-    if "vpc_cidr" in variables or instance is not None:
-        return variables, _cidr_problem(variables.get("vpc_cidr", declared["vpc_cidr"]["default"]), region, instance)
+    if "vpc_cidr" in variables:
+        return variables, _cidr_problem(variables["vpc_cidr"], region, instance)
+    if instance is not None:
+        # An environment given no block keeps its own: another (the blueprint's default) would replace its network.
+        return {**variables, "vpc_cidr": instance.vpc_cidr}, _cidr_problem(instance.vpc_cidr, region, instance)
     cidr = free_network(region)
     return {**variables, "vpc_cidr": cidr}, None if cidr else _pool_exhausted(region)
 
@@ -713,6 +746,27 @@ def run_variables(*, name: str, tier: str, region: str, variables: dict) -> dict
         "aws_endpoint_url": settings.AWS_ENDPOINT_URL or "",
         "aws_max_retries": settings.LAUNCHPAD["AWS_MAX_RETRIES"],
     }
+
+
+def _name_reserved_by_secrets(name: str) -> str | None:
+    """Why ``name`` cannot be used again yet, or None: a destroyed environment's secrets, kept for recovery
+    (Environment.secrets_reserve_name_until), still hold their names in AWS, which refuses new ones of the same
+    names. Nothing else of a destroyed environment keeps its name."""
+    now = timezone.now()
+    reserved = [
+        (until, earlier)
+        for earlier in Environment.objects.filter(name=name, destroyed_at__isnull=False).select_related("blueprint")
+        if (until := earlier.secrets_reserve_name_until()) is not None and until > now
+    ]
+    if not reserved:
+        return None
+    until, earlier = max(reserved, key=lambda pair: pair[0])
+    days = earlier.setting("secret_recovery_window_days")
+    return (
+        f"The destroyed {name}'s secrets can be recovered for {days:g} days after its destroy "
+        f"(secret_recovery_window_days), and AWS keeps their names meanwhile: the name {name} is free again at "
+        f"{until:%Y-%m-%d %H:%M} UTC. Choose another name until then."
+    )
 
 
 # The blueprint variables Launchpad sets from the definition itself, and the field each comes from.
@@ -847,11 +901,13 @@ def _cidr_problem(cidr, region: str, exclude: Environment | None) -> str | None:
 
 
 def state_key_for(name: str) -> str:
-    """The state key of a new environment called ``name``: numbered by how many had the name before, so each one
-    that ever carried it has its own state (those made before names were reusable kept
-    ``environments/<name>/terraform.tfstate``)."""
-    generation = Environment.objects.filter(name=name).count() + 1
-    return f"environments/{name}/{generation}/terraform.tfstate"
+    """The state key of a new environment called ``name``: numbered one past the highest number the name's
+    environments have (not by how many there are: one deleted by an administrator leaves a gap), so each one that
+    ever carried it has its own state (those made before names were reusable kept
+    ``environments/<name>/terraform.tfstate``: the first)."""
+    keys = Environment.objects.filter(name=name).values_list("state_key", flat=True)
+    generations = [int(match.group(1)) if (match := _NUMBERED_STATE_KEY.match(key)) else 1 for key in keys]
+    return f"environments/{name}/{max(generations, default=0) + 1}/terraform.tfstate"
 
 
 def _check_hours(hours, field: str) -> None:

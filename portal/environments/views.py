@@ -24,6 +24,7 @@ from portal.permissions import can_change_environment
 from portal.runs.choices import FINISHED_STATUSES, RunKind
 from portal.runs.models import TransitionError
 from portal.runs.services import destroy_outlook, request_run
+from provisioning.engine import data_held_by
 
 PAGE_SIZE = 50
 
@@ -243,9 +244,19 @@ def environment_destroy(request, name: str):
     return render(
         request,
         "environments/environment_destroy.html",
-        {"environment": environment, "form": form, "outlook": destroy_outlook(environment, request.user)},
+        {
+            "environment": environment,
+            "form": form,
+            "outlook": destroy_outlook(environment, request.user),
+            "data_held": _in_words(data_held_by(environment.blueprint.name)),
+        },
         status=status,
     )
+
+
+def _in_words(items) -> str:
+    """``["a", "b", "c"]`` as "a, b and c"."""
+    return " and ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
 
 
 @login_required

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from portal.accounts.roles import approver_accounts, is_admin, is_approver
 from portal.activity.models import record
-from portal.environments.choices import EnvironmentStatus
 from portal.environments.models import Environment, LifecycleError
 from portal.jobs.choices import EventStream
 from portal.jobs.models import Job, JobEvent
@@ -387,12 +386,13 @@ def next_queued_run(environment: Environment) -> Run | None:
 
 def queue_run(environment: Environment, kind: str, user, request=None) -> Run:
     """A queued run of ``kind`` for ``environment`` with its first event, recorded in the activity log; refused
-    with the reason (no such kind, a destroy of a destroyed environment). The caller sends it to a worker after
+    with the reason (no such kind, any run of a destroyed environment: Environment.run_refusal). The caller sends it to a worker after
     commit (portal.runs.services.request_run; a beat task with portal.runs.tasks.dispatch_on_commit)."""
     if kind not in RunKind.values:
         raise TransitionError(f"{kind!r} is not a run kind: use plan, apply or destroy.")
-    if kind == RunKind.DESTROY and environment.status == EnvironmentStatus.DESTROYED:
-        raise TransitionError(f"{environment.name} is already destroyed.")
+    refusal = environment.run_refusal(destroy=kind == RunKind.DESTROY)
+    if refusal:
+        raise TransitionError(refusal)
     with transaction.atomic():
         run = Run.objects.create(environment=environment, kind=kind, requested_by=user)
         run.log(f"{kind.capitalize()} requested by {user.get_username() if user else 'launchpad'}.")

@@ -386,6 +386,20 @@ def test_patching_settings_merges_them_null_removes_one_and_queues_the_run_that_
     }
 
 
+def test_patching_the_network_to_null_keeps_the_environment_s_block_rather_than_replacing_its_network():
+    owner = make_user()
+    environment = make_environment(owner=owner, vpc_cidr="10.1.0.0/16")
+
+    response = api_client(owner).patch(
+        f"{ENVIRONMENTS}{environment.name}/", {"variables": {"vpc_cidr": None}, "apply": False}, format="json"
+    )
+
+    assert response.status_code == 202, response.content
+    environment.refresh_from_db()
+    assert environment.variables == {"vpc_cidr": "10.1.0.0/16"}
+    assert ActivityEntry.objects.get(action="environment.settings_changed").data == {"changes": {}}
+
+
 def test_patching_settings_with_apply_false_queues_a_plan_only():
     owner = make_user()
     environment = make_environment(owner=owner, vpc_cidr="172.20.0.0/16")

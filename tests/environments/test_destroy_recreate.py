@@ -4,6 +4,7 @@ earlier one's history stays reachable), and destroyed environments leave the lis
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -14,7 +15,7 @@ from portal.dashboards.status import demo_environment_ids
 from portal.environments.models import Environment, LifecycleError
 from portal.environments.services import HISTORY_RUNS
 from portal.runs.models import Run
-from tests.environments.test_views import client_for
+from tests.environments.test_views import NEW_SANDBOX, client_for, sandbox_form
 from tests.factories import api_client, applied, make_environment, make_run, make_user, record_enqueued_runs
 
 pytestmark = pytest.mark.django_db
@@ -213,8 +214,88 @@ def test_an_earlier_environment_is_not_applied_again_once_a_newer_one_holds_its_
     earlier = destroyed(applied(make_environment(name="alice-sandbox")))
     make_environment(name="alice-sandbox")
 
-    with pytest.raises(LifecycleError, match="a newer environment has its name"):
+    with pytest.raises(LifecycleError, match="alice-sandbox is destroyed: a newer environment carries the name now"):
         earlier.begin_provisioning()
+
+
+def test_a_name_is_used_again_after_an_administrator_deleted_one_of_its_earlier_environments():
+    owner = make_user()
+    first = destroyed(applied(make_environment(name="alice-sandbox", owner=owner)))
+    second = destroyed(applied(make_environment(name="alice-sandbox", owner=owner)))
+    first.delete()
+
+    response = api_client(owner).post(
+        ENVIRONMENTS, {"name": "alice-sandbox", "blueprint": "sandbox", "tier": "dev", "apply": False}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    third = Environment.objects.named("alice-sandbox").get()
+    assert second.state_key == "environments/alice-sandbox/2/terraform.tfstate"
+    assert third.state_key == "environments/alice-sandbox/3/terraform.tfstate"
+
+
+def test_a_name_is_refused_while_its_destroyed_environment_s_secrets_can_still_be_recovered():
+    owner = make_user()
+    earlier = applied(make_environment(name="alice-sandbox", owner=owner, secret_recovery_window_days=7))
+    make_run(earlier, kind="destroy", status="succeeded", has_changes=True)
+    destroyed(earlier)
+    until = earlier.destroyed_at + timedelta(days=7)
+    definition = {"name": "alice-sandbox", "blueprint": "sandbox", "tier": "dev", "apply": False}
+
+    response = api_client(owner).post(ENVIRONMENTS, definition, format="json")
+    page = client_for(owner).post(NEW_SANDBOX, sandbox_form(name="alice-sandbox"))
+
+    sentence = (
+        "The destroyed alice-sandbox's secrets can be recovered for 7 days after its destroy "
+        "(secret_recovery_window_days), and AWS keeps their names meanwhile: the name alice-sandbox is free again "
+        f"at {until:%Y-%m-%d %H:%M} UTC. Choose another name until then."
+    )
+    assert response.status_code == 400
+    assert response.json() == {"name": [sentence]}
+    assert sentence.replace("'", "&#x27;") in page.content.decode()
+    assert Environment.objects.filter(name="alice-sandbox").count() == 1
+    Environment.objects.filter(pk=earlier.pk).update(destroyed_at=earlier.destroyed_at - timedelta(days=7))
+    assert api_client(owner).post(ENVIRONMENTS, definition, format="json").status_code == 201
+
+
+def test_a_name_whose_environment_was_deleted_before_anything_was_applied_is_free_at_once():
+    owner = make_user()
+    make_environment(name="alice-sandbox", owner=owner, secret_recovery_window_days=7)
+    definition = {"name": "alice-sandbox", "blueprint": "sandbox", "tier": "dev", "apply": False}
+
+    assert api_client(owner).delete(f"{ENVIRONMENTS}alice-sandbox/").status_code == 200
+
+    assert api_client(owner).post(ENVIRONMENTS, definition, format="json").status_code == 201
+
+
+@pytest.mark.parametrize("kind", ["plan", "apply"])
+def test_a_destroyed_environment_is_neither_planned_nor_applied_again_its_network_may_be_another_s(kind):
+    owner = make_user()
+    bob_two = destroyed(applied(make_environment(name="bob-two", owner=owner, vpc_cidr="10.1.0.0/16")))
+    make_environment(name="bob-three", owner=owner, vpc_cidr="10.1.0.0/16")
+
+    response = api_client(owner).post(f"{ENVIRONMENTS}bob-two/runs/", {"kind": kind}, format="json")
+    page = client_for(owner).post("/environments/bob-two/runs/", {"kind": kind})
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "bob-two is destroyed: create a new environment (the name is free again)."}
+    assert page.status_code == 409
+    assert "bob-two is destroyed: create a new environment (the name is free again)." in page.content.decode()
+    assert not Run.objects.filter(environment=bob_two).exists()
+
+
+def test_a_destroyed_environment_s_page_offers_no_plan_apply_nor_expiry():
+    owner = make_user()
+    environment = applied(make_environment(name="bob-two", owner=owner))
+    assert environment.expires_at is not None  # a sandbox lives 72 hours unless told otherwise
+    live_page = client_for(owner).get("/environments/bob-two/").content.decode()
+    destroyed(environment)
+
+    page = client_for(owner).get("/environments/bob-two/").content.decode()
+
+    for part in ('id="plan-button"', 'id="apply-button"', 'id="environment-expires"'):
+        assert part in live_page
+        assert part not in page
 
 
 # --- hidden unless asked for -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def environment_in(status: str) -> Environment:
     return environment
 
 
-@pytest.mark.parametrize("status", [S.NEW, S.READY, S.DRIFTED, S.FAILED, S.DESTROYED])
+@pytest.mark.parametrize("status", [S.NEW, S.READY, S.DRIFTED, S.FAILED])
 def test_an_apply_begins_provisioning_when_no_other_change_is_under_way(status):
     environment = environment_in(status)
 
@@ -50,14 +50,25 @@ def test_a_destroy_begins_destroying_when_no_other_change_is_under_way(status):
     assert Environment.objects.get(pk=environment.pk).status == S.DESTROYING
 
 
-@pytest.mark.parametrize("status", [S.PROVISIONING, S.DESTROYING, S.DESTROYED])
-def test_a_destroy_cannot_begin_while_a_change_is_under_way_or_once_destroyed(status):
+@pytest.mark.parametrize("status", [S.PROVISIONING, S.DESTROYING])
+def test_a_destroy_cannot_begin_while_a_change_is_under_way(status):
     environment = environment_in(status)
 
     with pytest.raises(LifecycleError, match="it cannot begin a destroy"):
         environment.begin_destroying()
 
     assert Environment.objects.get(pk=environment.pk).status == status
+
+
+def test_a_destroyed_environment_begins_neither_an_apply_nor_a_destroy():
+    environment = environment_in(S.DESTROYED)
+
+    with pytest.raises(LifecycleError, match=r"^env-destroyed is destroyed: create a new environment \(the name is"):
+        environment.begin_provisioning()
+    with pytest.raises(LifecycleError, match=r"^env-destroyed is already destroyed\.$"):
+        environment.begin_destroying()
+
+    assert Environment.objects.get(pk=environment.pk).status == S.DESTROYED
 
 
 @pytest.mark.parametrize(("status", "drifted", "after"), [(S.READY, True, S.DRIFTED), (S.DRIFTED, False, S.READY)])
@@ -97,6 +108,6 @@ def test_an_approved_destroy_of_an_environment_already_destroyed_fails_with_the_
 
     claimed = Run.claim(run.pk, "worker")
 
-    assert claimed.status == "failed" and claimed.error == "env-destroyed is destroyed: it cannot begin a destroy."
+    assert claimed.status == "failed" and claimed.error == "env-destroyed is already destroyed."
     assert Environment.objects.get(pk=environment.pk).status == S.DESTROYED
     assert enqueued == []

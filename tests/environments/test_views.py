@@ -455,6 +455,22 @@ def test_the_destroy_page_names_the_environment_and_asks_for_its_name():
     assert "Type <code>feature-x</code> exactly." in page
 
 
+@pytest.mark.parametrize(
+    ("blueprint_name", "data"),
+    [
+        ("sandbox", "its stored files (S3 buckets), queues, secrets and parameters."),
+        ("full", "its databases, stored files (S3 buckets), caches, queues, secrets, parameters and tables."),
+    ],
+)
+def test_the_destroy_page_names_the_data_the_blueprint_s_resources_hold(blueprint_name, data):
+    owner = make_user()
+    make_environment(owner=owner, name="feature-x", blueprint_name=blueprint_name)
+
+    page = text(client_for(owner).get("/environments/feature-x/destroy/"))
+
+    assert f"and the data they hold: {data}" in page
+
+
 @pytest.mark.parametrize("typed", ["", "feature", "Feature-X", "other-env"])
 def test_a_wrong_name_shows_the_page_again_with_an_error_and_destroys_nothing(typed, enqueued):
     owner = make_user()
@@ -517,6 +533,22 @@ def test_the_settings_page_is_the_blueprints_form_filled_in_with_the_current_val
     assert 'name="var_environment"' not in page and 'name="name"' not in page
     assert "they cannot change" in page
     assert 'id="edit-settings-button"' in text(client_for(owner).get(f"/environments/{environment.name}/"))
+
+
+@pytest.mark.parametrize(("typed", "kept"), [("", "10.1.0.0/16"), ("10.20.0.0/16", "10.20.0.0/16")])
+def test_a_cleared_network_field_keeps_the_current_block_and_the_blueprint_s_default_block_can_be_chosen(typed, kept):
+    owner = make_user()
+    environment = make_environment(owner=owner, vpc_cidr="10.1.0.0/16")
+    form = {key: value for key, value in sandbox_form().items() if key.startswith("var_")}
+    page = text(client_for(owner).get(settings_url(environment)))
+
+    response = client_for(owner).post(settings_url(environment), {**form, "var_vpc_cidr": typed})
+
+    assert re.search(r'name="var_vpc_cidr"[^>]*value="10.1.0.0/16"', page)
+    assert "Leave empty to keep the current block" in page
+    assert response.status_code == 302, text(response)
+    environment.refresh_from_db()
+    assert environment.variables["vpc_cidr"] == kept
 
 
 def test_saving_settings_stores_them_and_queues_the_run_that_plans_the_change(

@@ -12,6 +12,13 @@ locals {
   # An exact release ("8.0.35") stays until the variable changes; a major.minor ("8.0") lets AWS apply
   # minor releases, which hashicorp/aws then does not report as a change to undo.
   auto_minor_version_upgrade = length(split(".", var.engine_version)) == 2
+
+  # The final snapshot outlives the instance, so its name must not be the next instance's of the same name (an
+  # environment re-created under its name): it carries the ID AWS gave the database's first security group, new
+  # with each environment and stable while it lives (a changed identifier is updated in place, never a
+  # replacement). Terraform's own random_id would need the hashicorp/random provider, which the offline provider
+  # mirror does not hold.
+  final_snapshot_identifier = "${local.name}-final-${trimprefix(var.security_group_ids[0], "sg-")}"
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -101,7 +108,7 @@ resource "aws_db_instance" "this" {
   copy_tags_to_snapshot     = true
   deletion_protection       = var.deletion_protection
   skip_final_snapshot       = var.skip_final_snapshot
-  final_snapshot_identifier = var.skip_final_snapshot ? null : "${local.name}-final"
+  final_snapshot_identifier = var.skip_final_snapshot ? null : local.final_snapshot_identifier
   apply_immediately         = var.apply_immediately
 
   enabled_cloudwatch_logs_exports = ["error", "slowquery"]
