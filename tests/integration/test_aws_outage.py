@@ -26,7 +26,7 @@ NAME = "e2e-outage"
 MAX_RETRIES = 2
 # Launchpad's own state store in the emulator's region (provisioning.engine.ensure_state_store).
 STATE_BUCKET, LOCK_TABLE = "spotmusic-launchpad-tfstate-eu-west-1", "spotmusic-launchpad-tflock"
-STATE_LOCK_ID = f"{STATE_BUCKET}/environments/{NAME}/terraform.tfstate"
+STATE_LOCK_ID = f"{STATE_BUCKET}/environments/{NAME}/1/terraform.tfstate"  # the first environment of the name
 
 
 @pytest.fixture
