@@ -317,14 +317,17 @@ class Environment(models.Model):
             return f"{self.name} is destroyed: a newer environment carries the name now."
         return f"{self.name} is destroyed: create a new environment (the name is free again)."
 
+    def _begin(self, status: str, *, destroy: bool, action: str) -> None:
+        refusal = self.run_refusal(destroy)
+        if refusal:
+            raise LifecycleError(refusal)
+        self._require(*CHANGEABLE_STATUSES, action=action)
+        self._set_status(status)
+
     def begin_provisioning(self) -> None:
         """An apply run starts applying: provisioning. Refused while another change is under way, or once
         destroyed (run_refusal)."""
-        refusal = self.run_refusal(destroy=False)
-        if refusal:
-            raise LifecycleError(refusal)
-        self._require(*CHANGEABLE_STATUSES, action="begin an apply")
-        self._set_status(EnvironmentStatus.PROVISIONING)
+        self._begin(EnvironmentStatus.PROVISIONING, destroy=False, action="begin an apply")
 
     def name_taken_again(self) -> bool:
         return Environment.objects.not_destroyed().filter(name=self.name).exclude(pk=self.pk).exists()
@@ -332,11 +335,7 @@ class Environment(models.Model):
     def begin_destroying(self) -> None:
         """A destroy run starts applying: destroying. Refused while another change is under way, or once
         destroyed."""
-        refusal = self.run_refusal(destroy=True)
-        if refusal:
-            raise LifecycleError(refusal)
-        self._require(*CHANGEABLE_STATUSES, action="begin a destroy")
-        self._set_status(EnvironmentStatus.DESTROYING)
+        self._begin(EnvironmentStatus.DESTROYING, destroy=True, action="begin a destroy")
 
     def drift_checked(self, drifted: bool) -> None:
         """A drift check found the environment drifted, or as Terraform left it (ready again)."""
